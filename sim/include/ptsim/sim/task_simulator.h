@@ -1,0 +1,39 @@
+// Runs a TaskGraph on an Engine and records the Timeline: when every task started and
+// ended, how long each stream was busy, and the makespan. Links are held exclusively by
+// one task at a time; tasks waiting for a link get it in the order they started waiting.
+// A graph whose tasks cannot all finish (a dependency cycle, or streams that wait on each
+// other) is reported as a DeadlockError naming a stuck task, never as a hang.
+#pragma once
+
+#include <cstdint>
+#include <stdexcept>
+#include <vector>
+
+#include "ptsim/sim/task_graph.h"
+#include "ptsim/sim/time.h"
+
+namespace ptsim::sim {
+
+struct Timeline {
+  std::vector<Time> start;         // per task
+  std::vector<Time> end;           // per task
+  std::vector<Time> stream_busy;   // per stream: total time a task ran on it
+  Time makespan;                   // latest task end (0 for an empty graph)
+  std::uint64_t events = 0;        // engine events processed
+};
+
+class DeadlockError : public std::runtime_error {
+ public:
+  DeadlockError(TaskId stuck_task, std::size_t unfinished, const std::string& what)
+      : std::runtime_error(what), stuck_task_(stuck_task), unfinished_(unfinished) {}
+  TaskId stuck_task() const { return stuck_task_; }
+  std::size_t unfinished() const { return unfinished_; }
+
+ private:
+  TaskId stuck_task_;
+  std::size_t unfinished_;
+};
+
+Timeline simulate(const TaskGraph& graph);
+
+}  // namespace ptsim::sim
