@@ -1,0 +1,106 @@
+#include "ptsim/costmodel/hardware.h"
+
+#include "ptsim/costmodel/units.h"
+
+namespace ptsim::costmodel {
+namespace {
+
+using namespace units;
+
+// Spec-sheet peaks: ../shared/validation/hardware_peak_specs.json (NVIDIA datasheets).
+// Efficiency fractions: measured figures quoted in docs/cost-model.md.
+GpuSpec a100_sxm_80gb() {
+  GpuSpec g;
+  g.name = "a100-sxm-80gb";
+  g.set_peak(Dtype::fp32, tflops(19.5));
+  g.set_peak(Dtype::tf32, tflops(156));
+  g.set_peak(Dtype::fp16, tflops(312));
+  g.set_peak(Dtype::bf16, tflops(312));
+  g.hbm_bandwidth_bytes_per_s = gb_per_s(2039);
+  g.hbm_capacity_bytes = gib(80);
+  g.nvlink_bandwidth_bytes_per_s = gb_per_s(300);
+  g.efficiency.gemm_flops_fraction = 0.80;         // cuBLASLt fp16 8192^3: 253.7 TFLOP/s
+  g.efficiency.attention_flops_fraction = 0.55;    // FlashAttention-2 fwd: 179.5 TFLOP/s
+  g.efficiency.memory_bandwidth_fraction = 0.83;   // STREAM triad 1.70 TB/s
+  g.efficiency.nvlink_bandwidth_fraction = 0.77;   // 8-GPU all-reduce busbw ~230 GB/s
+  g.efficiency.network_bandwidth_fraction = 0.95;  // HDR NIC ~24 of 25 GB/s
+  return g;
+}
+
+GpuSpec h100_sxm_80gb() {
+  GpuSpec g;
+  g.name = "h100-sxm-80gb";
+  g.set_peak(Dtype::fp32, tflops(66.9));
+  g.set_peak(Dtype::tf32, tflops(494.7));
+  g.set_peak(Dtype::fp16, tflops(989.5));
+  g.set_peak(Dtype::bf16, tflops(989.5));
+  g.set_peak(Dtype::fp8, tflops(1979));
+  g.hbm_bandwidth_bytes_per_s = gb_per_s(3350);
+  g.hbm_capacity_bytes = gib(80);
+  g.nvlink_bandwidth_bytes_per_s = gb_per_s(450);
+  g.efficiency.gemm_flops_fraction = 0.70;         // cuBLASLt fp8 8192^3: 1290 of 1979
+  g.efficiency.attention_flops_fraction = 0.33;    // FlashAttention-2 fwd: 327.9 TFLOP/s
+  g.efficiency.memory_bandwidth_fraction = 0.88;   // STREAM triad 2.97 TB/s
+  g.efficiency.nvlink_bandwidth_fraction = 0.82;   // ring busbw ~370 of 450 GB/s
+  g.efficiency.network_bandwidth_fraction = 0.94;  // NDR NIC 46-48 of 50 GB/s
+  return g;
+}
+
+GpuSpec h200_sxm_141gb() {
+  GpuSpec g = h100_sxm_80gb();
+  g.name = "h200-sxm-141gb";
+  g.hbm_bandwidth_bytes_per_s = gb_per_s(4800);
+  g.hbm_capacity_bytes = gib(140);                 // 143771 MiB reported by the driver
+  g.efficiency.memory_bandwidth_fraction = 0.86;   // STREAM triad 4.15 TB/s
+  return g;
+}
+
+ClusterSpec node(std::string name, GpuSpec gpu, double network_per_gpu) {
+  ClusterSpec c;
+  c.name = std::move(name);
+  c.gpu = std::move(gpu);
+  c.num_nodes = 1;
+  c.gpus_per_node = 8;
+  c.network_bandwidth_bytes_per_s = network_per_gpu;
+  return c;
+}
+
+std::vector<GpuSpec> all_gpus() { return {a100_sxm_80gb(), h100_sxm_80gb(), h200_sxm_141gb()}; }
+
+std::vector<ClusterSpec> all_nodes() {
+  return {
+      node("dgx-a100", a100_sxm_80gb(), gbit_per_s(200)),  // 8x 200 Gb/s HDR InfiniBand
+      node("dgx-h100", h100_sxm_80gb(), gbit_per_s(400)),  // 8x 400 Gb/s NDR InfiniBand
+      node("dgx-h200", h200_sxm_141gb(), gbit_per_s(400)), // 8x 400 Gb/s NDR InfiniBand
+  };
+}
+
+}  // namespace
+
+std::optional<GpuSpec> find_gpu_preset(std::string_view name) {
+  for (auto& g : all_gpus()) {
+    if (g.name == name) return g;
+  }
+  return std::nullopt;
+}
+
+std::vector<std::string> gpu_preset_names() {
+  std::vector<std::string> names;
+  for (const auto& g : all_gpus()) names.push_back(g.name);
+  return names;
+}
+
+std::optional<ClusterSpec> find_node_preset(std::string_view name) {
+  for (auto& n : all_nodes()) {
+    if (n.name == name) return n;
+  }
+  return std::nullopt;
+}
+
+std::vector<std::string> node_preset_names() {
+  std::vector<std::string> names;
+  for (const auto& n : all_nodes()) names.push_back(n.name);
+  return names;
+}
+
+}  // namespace ptsim::costmodel

@@ -1,0 +1,61 @@
+// What a user asks ptsim to simulate: a model, a cluster, the training workload and the
+// parallel layout, as plain typed structs. io/ fills them from JSON and checks every
+// field and every cross-field rule (see io/scenario_parser.h); code here may assume a
+// Scenario it receives is valid.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "ptsim/costmodel/dtype.h"
+#include "ptsim/costmodel/hardware.h"
+#include "ptsim/strategies/model.h"
+
+namespace ptsim::strategies {
+
+enum class Schedule { sequential, gpipe, one_f_one_b };
+enum class Recompute { none, full };
+// flash: one fused causal kernel (FlashAttention); unfused: QK^T and AV batched GEMMs with
+// separate scale-mask-softmax and dropout kernels over the full s x s scores (Megatron 2021).
+enum class AttentionKernel { flash, unfused };
+
+struct Training {
+  std::int64_t seq_length = 2048;
+  std::int64_t global_batch_size = 1;
+  costmodel::Dtype precision = costmodel::Dtype::bf16;
+  AttentionKernel attention = AttentionKernel::flash;
+  // Format of the data-parallel gradient all-reduce; Megatron-LM reduces in fp32 when
+  // --accumulate-allreduce-grads-in-fp32 is set, in the training precision otherwise.
+  bool grad_reduce_in_fp32 = false;
+};
+
+struct Layout {
+  std::int64_t dp = 1;
+  std::int64_t tp = 1;
+  std::int64_t pp = 1;
+  std::int64_t micro_batch_size = 1;
+  Schedule schedule = Schedule::one_f_one_b;
+  Recompute recompute = Recompute::none;
+
+  std::int64_t num_gpus() const { return dp * tp * pp; }
+};
+
+struct Scenario {
+  std::string name = "scenario";
+  TransformerConfig model;
+  costmodel::ClusterSpec cluster;
+  Training training;
+  Layout layout;
+
+  // Micro-batches each pipeline runs per step: global_batch_size / (dp * micro_batch_size).
+  std::int64_t num_microbatches() const {
+    return training.global_batch_size / (layout.dp * layout.micro_batch_size);
+  }
+};
+
+std::string_view to_string(Schedule s);
+std::string_view to_string(Recompute r);
+std::string_view to_string(AttentionKernel a);
+
+}  // namespace ptsim::strategies

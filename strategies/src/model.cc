@@ -1,0 +1,86 @@
+#include "ptsim/strategies/model.h"
+
+#include <array>
+
+namespace ptsim::strategies {
+namespace {
+
+// GPT-3-style models as Megatron-LM trains them: ffn = 4h, learned positions, biases,
+// LayerNorm, tied embeddings, vocabulary 50257 padded to 51200.
+TransformerConfig megatron_gpt(std::string name, std::int64_t layers, std::int64_t hidden,
+                               std::int64_t heads) {
+  TransformerConfig c;
+  c.name = std::move(name);
+  c.num_layers = layers;
+  c.hidden_size = hidden;
+  c.num_attention_heads = heads;
+  c.num_query_groups = heads;
+  c.ffn_hidden_size = 4 * hidden;
+  c.vocab_size = 51200;
+  return c;
+}
+
+// Llama 3 (Meta, "The Llama 3 Herd of Models", Table 3): GQA with 8 KV heads, SwiGLU,
+// RMSNorm, RoPE, no biases, untied output layer, 128256-token vocabulary.
+TransformerConfig llama3(std::string name, std::int64_t layers, std::int64_t hidden,
+                         std::int64_t heads, std::int64_t ffn) {
+  TransformerConfig c;
+  c.name = std::move(name);
+  c.num_layers = layers;
+  c.hidden_size = hidden;
+  c.num_attention_heads = heads;
+  c.num_query_groups = 8;
+  c.ffn_hidden_size = ffn;
+  c.vocab_size = 128256;
+  c.swiglu = true;
+  c.normalization = Normalization::rmsnorm;
+  c.add_bias_linear = false;
+  c.position_embedding_type = PositionEmbedding::rope;
+  c.untie_embeddings_and_output_weights = true;
+  return c;
+}
+
+std::vector<TransformerConfig> all_presets() {
+  return {
+      megatron_gpt("gpt3-175b", 96, 12288, 96),
+      // Narayanan et al., SC21, Table 1.
+      megatron_gpt("megatron-1.7b", 24, 2304, 24),
+      megatron_gpt("megatron-3.6b", 30, 3072, 32),
+      megatron_gpt("megatron-7.5b", 36, 4096, 32),
+      megatron_gpt("megatron-18b", 40, 6144, 48),
+      megatron_gpt("megatron-39b", 48, 8192, 64),
+      megatron_gpt("megatron-76b", 60, 10240, 80),
+      megatron_gpt("megatron-145b", 80, 12288, 96),
+      megatron_gpt("megatron-310b", 96, 16384, 128),
+      megatron_gpt("megatron-530b", 105, 20480, 128),
+      megatron_gpt("megatron-1t", 128, 25600, 160),
+      llama3("llama3-8b", 32, 4096, 32, 14336),
+      llama3("llama3-70b", 80, 8192, 64, 28672),
+      llama3("llama3-405b", 126, 16384, 128, 53248),
+  };
+}
+
+}  // namespace
+
+std::optional<TransformerConfig> find_model_preset(std::string_view name) {
+  for (auto& c : all_presets()) {
+    if (c.name == name) return c;
+  }
+  return std::nullopt;
+}
+
+std::vector<std::string> model_preset_names() {
+  std::vector<std::string> names;
+  for (const auto& c : all_presets()) names.push_back(c.name);
+  return names;
+}
+
+std::string_view to_string(Normalization n) {
+  return n == Normalization::layernorm ? "layernorm" : "rmsnorm";
+}
+
+std::string_view to_string(PositionEmbedding p) {
+  return p == PositionEmbedding::learned_absolute ? "learned_absolute" : "rope";
+}
+
+}  // namespace ptsim::strategies
