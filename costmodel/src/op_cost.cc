@@ -18,7 +18,7 @@ double kernel_time_s(const KernelWork& work, const GpuSpec& gpu) {
   const double memory_s =
       work.bytes > 0 ? work.bytes / (gpu.hbm_bandwidth_bytes_per_s * eff.memory_bandwidth_fraction)
                      : 0.0;
-  return std::max(compute_s, memory_s) + eff.kernel_launch_overhead_s;
+  return std::max(compute_s, memory_s) + work.launches * eff.kernel_launch_overhead_s;
 }
 
 }  // namespace ptsim::costmodel

@@ -1,7 +1,7 @@
 // Time of one GPU kernel under cost model v1: a roofline with achievable rather than peak
 // rates, plus a fixed launch gap:
 //   t = max(flops / (peak(dtype) * flops_fraction(class)), bytes / (hbm * memory_fraction))
-//       + kernel_launch_overhead
+//       + launches * kernel_launch_overhead
 // Durations are returned in seconds; the simulator converts them to integer time once.
 #pragma once
 
@@ -17,6 +17,7 @@ struct KernelWork {
   Dtype dtype = Dtype::bf16;
   double flops = 0;  // floating-point operations executed
   double bytes = 0;  // bytes read from and written to HBM
+  int launches = 1;  // kernels this work is split into; each pays the launch gap
 };
 
 double kernel_time_s(const KernelWork& work, const GpuSpec& gpu);

@@ -6,6 +6,7 @@
 #include <compare>
 #include <cstdint>
 #include <limits>
+#include <ostream>
 
 namespace ptsim::sim {
 
@@ -38,5 +39,8 @@ class Time {
   constexpr explicit Time(std::int64_t count) : ns_(count) {}
   std::int64_t ns_ = 0;
 };
+
+// Readable test failures and logs: "1234567 ns".
+inline std::ostream& operator<<(std::ostream& os, Time t) { return os << t.count_ns() << " ns"; }
 
 }  // namespace ptsim::sim

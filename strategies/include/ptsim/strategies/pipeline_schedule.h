@@ -1,0 +1,49 @@
+// Pipeline schedules as the order in which each stage runs the forward and backward
+// passes of its micro-batches, and the generic lowering of such an order into a
+// sim::TaskGraph: what runs inside a block and how bytes move between stages is supplied
+// by the caller (PipelineHooks), so the same code serves transformers and closed-form tests.
+//   sequential  F0 B0 F1 B1 ... on every stage: one micro-batch in the pipeline at a time
+//   gpipe       all forwards, then all backwards
+//   1f1b        min(p-1-s, m) warm-up forwards, then one forward / one backward, then drain
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "ptsim/sim/task_graph.h"
+#include "ptsim/strategies/scenario.h"
+
+namespace ptsim::strategies {
+
+enum class Phase : std::uint8_t { forward, backward };
+
+struct PipelineStep {
+  std::int64_t microbatch = 0;
+  Phase phase = Phase::forward;
+  friend bool operator==(const PipelineStep&, const PipelineStep&) = default;
+};
+
+std::vector<PipelineStep> stage_order(Schedule schedule, int stage, int num_stages,
+                                      std::int64_t num_microbatches);
+
+// First and last task of a block (all of a stage's work for one micro-batch and phase);
+// the caller chains the tasks inside, lower_pipeline chains a stage's blocks in order.
+struct BlockTasks {
+  sim::TaskId first = 0;
+  sim::TaskId last = 0;
+};
+
+struct PipelineHooks {
+  std::function<BlockTasks(int stage, std::int64_t microbatch, Phase phase)> emit_block;
+  // The activation (forward) or gradient (backward) transfer from `from` to `to`, placed
+  // on the sender's streams. Called in each sender's issue order, before any block.
+  std::function<sim::TaskId(int from, int to, std::int64_t microbatch, Phase phase)> emit_transfer;
+  // After a stage's last backward block: gradient reduction and optimizer step.
+  std::function<void(int stage, sim::TaskId last_backward)> emit_tail;
+};
+
+void lower_pipeline(Schedule schedule, int num_stages, std::int64_t num_microbatches,
+                    const PipelineHooks& hooks, sim::TaskGraph& graph);
+
+}  // namespace ptsim::strategies

@@ -1,0 +1,42 @@
+// Lowers one training step of a transformer Scenario to a sim::TaskGraph: per pipeline
+// stage one representative rank (DP replicas and the TP ranks of a stage do identical work
+// on identical links, so one stands for all; see docs/ARCHITECTURE.md), with streams for
+// compute, TP collectives, pipeline sends and DP reduction, and exclusive NVLink and
+// network ports. Also records per task what it is (TaskLabel) and per stage its costs.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "ptsim/sim/task_graph.h"
+#include "ptsim/sim/time.h"
+#include "ptsim/strategies/scenario.h"
+#include "ptsim/strategies/task_labels.h"
+
+namespace ptsim::strategies {
+
+struct StagePlan {
+  int stage = 0;
+  int rank = 0;
+  sim::ProcessId process = 0;
+  sim::StreamId compute_stream = 0;
+  std::int64_t first_layer = 0;
+  std::int64_t num_layers = 0;
+  double parameters = 0;        // held by one GPU of this stage
+  sim::Time forward;            // one micro-batch block, kernels + TP collectives
+  sim::Time backward;           // one micro-batch block, including recompute
+  sim::Time send_forward;       // activation transfer to the next stage (0 on the last)
+  sim::Time send_backward;      // gradient transfer to the previous stage (0 on the first)
+  sim::Time dp_all_reduce;      // gradient all-reduce (0 when dp == 1)
+  sim::Time optimizer;
+};
+
+struct LoweredStep {
+  sim::TaskGraph graph;
+  std::vector<TaskLabel> labels;  // per task
+  std::vector<StagePlan> stages;
+};
+
+LoweredStep lower_step(const Scenario& scenario);
+
+}  // namespace ptsim::strategies

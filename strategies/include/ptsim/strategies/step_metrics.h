@@ -1,0 +1,27 @@
+// Turns the Timeline of a lowered step into what users read: step time, throughput,
+// model and hardware FLOP/s per GPU (MFU against the dense peak of the training
+// precision), and the per-stage breakdown of where the time went.
+#pragma once
+
+#include "ptsim/sim/task_simulator.h"
+#include "ptsim/strategies/scenario.h"
+#include "ptsim/strategies/step_lowering.h"
+#include "ptsim/strategies/step_result.h"
+
+namespace ptsim::strategies {
+
+// Per process: each instant of [0, makespan) attributed once (see Breakdown).
+std::vector<Breakdown> breakdown_per_process(const sim::TaskGraph& graph, const sim::Timeline& timeline);
+
+StepResult compute_step_result(const Scenario& scenario, const LoweredStep& lowered,
+                               const sim::Timeline& timeline);
+
+// The whole path: lower, simulate, measure. Keeps the graph and timeline for traces.
+struct SimulatedStep {
+  LoweredStep lowered;
+  sim::Timeline timeline;
+  StepResult result;
+};
+SimulatedStep simulate_step(const Scenario& scenario);
+
+}  // namespace ptsim::strategies

@@ -1,0 +1,61 @@
+// What each simulated task is, for reports and traces: its kind (the tag the simulator
+// carries), the operation, and the layer and micro-batch it belongs to. Kept beside the
+// TaskGraph as a parallel array so the simulator itself never handles names.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace ptsim::strategies {
+
+// The sim::TaskGraph tag of every task ptsim lowers.
+enum class TaskKind : std::uint32_t {
+  forward,     // forward kernels
+  backward,    // backward kernels
+  recompute,   // forward kernels re-run before backward (activation recompute)
+  optimizer,   // optimizer step
+  comm_tp,     // tensor-parallel collectives
+  comm_pp,     // pipeline send/recv
+  comm_dp,     // data-parallel gradient reduction
+};
+
+enum class OpId : std::uint16_t {
+  embedding,
+  input_norm,
+  qkv_proj,
+  attention,          // fused (flash) attention
+  attention_scores,   // unfused: Q K^T
+  attention_softmax,  // unfused: scale, mask, softmax
+  attention_dropout,  // unfused: dropout on probabilities
+  attention_context,  // unfused: probabilities x V
+  out_proj,
+  attn_residual,      // bias + dropout + residual add
+  post_attn_norm,
+  mlp_up,
+  mlp_activation,
+  mlp_down,
+  mlp_residual,
+  final_norm,
+  lm_head,
+  cross_entropy,
+  tp_all_reduce,
+  pp_send,
+  dp_all_reduce,
+  optimizer_step,
+};
+
+struct TaskLabel {
+  OpId op = OpId::embedding;
+  TaskKind kind = TaskKind::forward;
+  std::int32_t layer = -1;       // global layer index, -1 when not a layer's
+  std::int32_t microbatch = -1;  // -1 when not a micro-batch's
+  std::int32_t peer_stage = -1;  // pipeline sends: the receiving stage
+};
+
+std::string_view to_string(TaskKind kind);
+std::string_view to_string(OpId op);
+// "L12 qkv_proj fwd mb3", "send fwd -> stage 2 mb3", "dp_all_reduce".
+std::string task_display_name(const TaskLabel& label);
+
+}  // namespace ptsim::strategies

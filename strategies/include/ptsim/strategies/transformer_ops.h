@@ -1,0 +1,62 @@
+// The kernels and tensor-parallel collectives one micro-batch runs on one TP rank: per
+// transformer layer, for the embedding (first stage) and for the final norm, LM head and
+// loss (last stage), forward and backward, in execution order. Work is derived from the
+// shapes (GEMM FLOPs 2*m*n*k, backward GEMM FLOPs twice forward, bytes moved by the
+// memory-bound kernels); docs/cost-model.md lists every formula.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "ptsim/costmodel/collective_cost.h"
+#include "ptsim/costmodel/op_cost.h"
+#include "ptsim/strategies/model.h"
+#include "ptsim/strategies/scenario.h"
+#include "ptsim/strategies/task_labels.h"
+
+namespace ptsim::strategies {
+
+struct OpStep {
+  OpId op = OpId::embedding;
+  bool is_tp_collective = false;
+  costmodel::KernelWork work;           // kernels
+  double collective_bytes = 0;          // TP all-reduce payload
+  double model_flops = 0;               // forward matmul FLOPs counted for MFU (full, non-causal attention)
+};
+
+struct ShapeContext {
+  std::int64_t micro_batch = 1;
+  std::int64_t seq_length = 1;
+  std::int64_t tp = 1;
+  costmodel::Dtype dtype = costmodel::Dtype::bf16;
+  AttentionKernel attention = AttentionKernel::flash;
+};
+
+ShapeContext shape_context(const Scenario& scenario);
+
+std::vector<OpStep> layer_forward_ops(const TransformerConfig& model, const ShapeContext& shape);
+std::vector<OpStep> layer_backward_ops(const TransformerConfig& model, const ShapeContext& shape);
+std::vector<OpStep> embedding_forward_ops(const TransformerConfig& model, const ShapeContext& shape);
+std::vector<OpStep> embedding_backward_ops(const TransformerConfig& model, const ShapeContext& shape);
+std::vector<OpStep> head_forward_ops(const TransformerConfig& model, const ShapeContext& shape);
+std::vector<OpStep> head_backward_ops(const TransformerConfig& model, const ShapeContext& shape);
+
+// Parameters held by one TP rank: one layer, the input embedding (word + learned
+// positions), and the output side (final norm + LM head when untied, or the LM head's
+// copy of the tied embedding when the embedding lives on another stage).
+double layer_parameters(const TransformerConfig& model, std::int64_t tp);
+double embedding_parameters(const TransformerConfig& model, std::int64_t seq_length, std::int64_t tp);
+double final_norm_parameters(const TransformerConfig& model);
+double lm_head_parameters(const TransformerConfig& model, std::int64_t tp);
+
+// Whole-model parameter count, each tensor once (tied embeddings counted once).
+double total_parameters(const TransformerConfig& model, std::int64_t seq_length);
+
+// Forward model FLOPs of one sequence through the whole model (all TP ranks together).
+double model_forward_flops_per_sequence(const TransformerConfig& model, std::int64_t seq_length);
+
+// Bytes the optimizer (Adam with fp32 master weights, moments and gradients) reads and
+// writes per local parameter.
+double optimizer_bytes_per_parameter(costmodel::Dtype precision);
+
+}  // namespace ptsim::strategies

@@ -1,0 +1,149 @@
+#include "ptsim/strategies/pipeline_schedule.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <map>
+
+#include "ptsim/sim/task_simulator.h"
+#include "ptsim/strategies/step_metrics.h"
+#include "ptsim/strategies/task_labels.h"
+
+namespace ptsim::strategies {
+namespace {
+
+using sim::Time;
+
+// A pipeline of p identical stages: each block one task of t_f or t_b, each transfer t_c.
+struct UniformPipeline {
+  sim::TaskGraph graph;
+  sim::Timeline timeline;
+  // Per stage, per micro-batch: forward start and backward end.
+  std::vector<std::vector<std::pair<sim::TaskId, sim::TaskId>>> blocks;
+
+  UniformPipeline(Schedule schedule, int p, std::int64_t m, Time tf, Time tb, Time tc) {
+    std::vector<sim::StreamId> compute, send;
+    std::vector<sim::LinkId> tx, rx;
+    for (int s = 0; s < p; ++s) {
+      const auto proc = graph.add_process("stage " + std::to_string(s));
+      compute.push_back(graph.add_stream(proc, "compute"));
+      send.push_back(graph.add_stream(proc, "send"));
+      tx.push_back(graph.add_link(proc, "tx"));
+      rx.push_back(graph.add_link(proc, "rx"));
+    }
+    blocks.assign(static_cast<std::size_t>(p), std::vector<std::pair<sim::TaskId, sim::TaskId>>(static_cast<std::size_t>(m)));
+    PipelineHooks hooks;
+    hooks.emit_block = [&](int s, std::int64_t j, Phase ph) {
+      const bool fwd = ph == Phase::forward;
+      const auto id = graph.add_task(compute[s], fwd ? tf : tb,
+                                     static_cast<std::uint32_t>(fwd ? TaskKind::forward : TaskKind::backward));
+      auto& b = blocks[s][static_cast<std::size_t>(j)];
+      (fwd ? b.first : b.second) = id;
+      return BlockTasks{id, id};
+    };
+    hooks.emit_transfer = [&](int from, int to, std::int64_t, Phase) {
+      const std::array<sim::LinkId, 2> links{tx[from], rx[to]};
+      return graph.add_task(std::span<const sim::StreamId>(&send[from], 1), links, tc,
+                            static_cast<std::uint32_t>(TaskKind::comm_pp));
+    };
+    hooks.emit_tail = [](int, sim::TaskId) {};
+    lower_pipeline(schedule, p, m, hooks, graph);
+    timeline = sim::simulate(graph);
+  }
+
+  // Largest number of micro-batches between forward start and backward end on a stage.
+  int max_in_flight(int stage) const {
+    std::vector<std::pair<std::int64_t, int>> ev;
+    for (const auto& [f, b] : blocks[stage]) {
+      ev.push_back({timeline.start[f].count_ns(), +1});
+      ev.push_back({timeline.end[b].count_ns(), -1});
+    }
+    std::sort(ev.begin(), ev.end(), [](auto a, auto b) { return a.first != b.first ? a.first < b.first : a.second < b.second; });
+    int now = 0, most = 0;
+    for (auto [t, d] : ev) most = std::max(most, now += d);
+    return most;
+  }
+};
+
+TEST(StageOrder, OneFOneBWarmsUpSteadiesAndDrains) {
+  const auto order = stage_order(Schedule::one_f_one_b, 1, 4, 6);
+  const std::vector<PipelineStep> expected = {
+      {0, Phase::forward}, {1, Phase::forward}, {2, Phase::forward}, {0, Phase::backward},
+      {3, Phase::forward}, {1, Phase::backward}, {4, Phase::forward}, {2, Phase::backward},
+      {5, Phase::forward}, {3, Phase::backward}, {4, Phase::backward}, {5, Phase::backward}};
+  EXPECT_EQ(order, expected);
+}
+
+TEST(StageOrder, EverySchedulRunsEachMicroBatchOnceEachWay) {
+  for (Schedule sch : {Schedule::sequential, Schedule::gpipe, Schedule::one_f_one_b}) {
+    for (int p : {1, 2, 5}) {
+      for (std::int64_t m : {1, 3, 8}) {
+        for (int s = 0; s < p; ++s) {
+          const auto order = stage_order(sch, s, p, m);
+          ASSERT_EQ(order.size(), static_cast<std::size_t>(2 * m));
+          for (std::int64_t j = 0; j < m; ++j) {
+            const auto f = std::find(order.begin(), order.end(), PipelineStep{j, Phase::forward});
+            const auto b = std::find(order.begin(), order.end(), PipelineStep{j, Phase::backward});
+            ASSERT_NE(f, order.end());
+            ASSERT_NE(b, order.end());
+            EXPECT_LT(f, b);
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST(PipelineClosedForm, SequentialIsTheSumOfStageTimes) {
+  const Time tf = Time::us(300), tb = Time::us(700), tc = Time::us(40);
+  for (int p : {1, 2, 4, 7}) {
+    for (std::int64_t m : {1, 3}) {
+      UniformPipeline pipe(Schedule::sequential, p, m, tf, tb, tc);
+      EXPECT_EQ(pipe.timeline.makespan, m * (p * (tf + tb) + 2 * (p - 1) * tc)) << p << " " << m;
+    }
+  }
+}
+
+TEST(PipelineClosedForm, GPipeMakespanAndBubble) {
+  const Time tf = Time::us(250), tb = Time::us(500);
+  for (int p : {1, 2, 4, 8}) {
+    for (std::int64_t m : {1, 4, 16}) {
+      UniformPipeline pipe(Schedule::gpipe, p, m, tf, tb, Time::zero());
+      EXPECT_EQ(pipe.timeline.makespan, (m + p - 1) * (tf + tb)) << p << " " << m;
+      // Bubble fraction (p-1)/(m+p-1) on every stage.
+      const auto breakdown = breakdown_per_process(pipe.graph, pipe.timeline);
+      for (const auto& b : breakdown) {
+        EXPECT_DOUBLE_EQ(b.bubble_s, ((p - 1) * (tf + tb)).seconds());
+        EXPECT_NEAR(b.bubble_s / pipe.timeline.makespan.seconds(),
+                    static_cast<double>(p - 1) / static_cast<double>(m + p - 1), 1e-12);
+      }
+    }
+  }
+}
+
+TEST(PipelineClosedForm, GPipeWithTransfersAddsTwoTransfersPerHop) {
+  const Time tf = Time::us(250), tb = Time::us(500), tc = Time::us(30);
+  for (int p : {2, 4}) {
+    UniformPipeline pipe(Schedule::gpipe, p, 8, tf, tb, tc);
+    EXPECT_EQ(pipe.timeline.makespan, (8 + p - 1) * (tf + tb) + 2 * (p - 1) * tc);
+  }
+}
+
+TEST(PipelineClosedForm, OneFOneBMatchesGPipeWithAtMostPInFlight) {
+  const Time tf = Time::us(250), tb = Time::us(500);
+  for (int p : {1, 2, 4, 8}) {
+    for (std::int64_t m : {1, 3, 8, 32}) {
+      UniformPipeline one(Schedule::one_f_one_b, p, m, tf, tb, Time::zero());
+      UniformPipeline gpipe(Schedule::gpipe, p, m, tf, tb, Time::zero());
+      EXPECT_EQ(one.timeline.makespan, gpipe.timeline.makespan) << p << " " << m;
+      EXPECT_EQ(one.timeline.makespan, (m + p - 1) * (tf + tb));
+      EXPECT_LE(one.max_in_flight(0), p);
+      for (int s = 0; s < p; ++s) EXPECT_LE(one.max_in_flight(s), p - s);
+      // GPipe holds every micro-batch at once on stage 0.
+      EXPECT_EQ(gpipe.max_in_flight(0), m);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace ptsim::strategies

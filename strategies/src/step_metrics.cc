@@ -1,0 +1,145 @@
+#include "ptsim/strategies/step_metrics.h"
+
+#include <algorithm>
+#include <array>
+
+#include "ptsim/strategies/task_labels.h"
+#include "ptsim/strategies/transformer_ops.h"
+
+namespace ptsim::strategies {
+namespace {
+
+constexpr std::size_t kNumKinds = 7;
+
+struct Edge {
+  std::int64_t time_ns;
+  std::int32_t delta;  // +1 start, -1 end
+  TaskKind kind;
+};
+
+}  // namespace
+
+std::vector<Breakdown> breakdown_per_process(const sim::TaskGraph& graph, const sim::Timeline& timeline) {
+  // A task touches a process through its streams and through the links it holds.
+  std::vector<std::vector<Edge>> edges(graph.num_processes());
+  std::vector<sim::ProcessId> touched;
+  for (sim::TaskId t = 0; t < graph.num_tasks(); ++t) {
+    if (timeline.end[t] == timeline.start[t]) continue;
+    touched.clear();
+    for (sim::StreamId s : graph.streams_of(t)) touched.push_back(graph.stream(s).process);
+    for (sim::LinkId l : graph.links_of(t)) touched.push_back(graph.link(l).process);
+    std::sort(touched.begin(), touched.end());
+    touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
+    const auto kind = static_cast<TaskKind>(graph.tag(t));
+    for (sim::ProcessId p : touched) {
+      edges[p].push_back({timeline.start[t].count_ns(), +1, kind});
+      edges[p].push_back({timeline.end[t].count_ns(), -1, kind});
+    }
+  }
+
+  const std::int64_t horizon = timeline.makespan.count_ns();
+  std::vector<Breakdown> result(graph.num_processes());
+  for (std::size_t p = 0; p < edges.size(); ++p) {
+    auto& ev = edges[p];
+    std::sort(ev.begin(), ev.end(), [](const Edge& a, const Edge& b) {
+      return a.time_ns != b.time_ns ? a.time_ns < b.time_ns : a.delta < b.delta;
+    });
+    std::array<std::int64_t, kNumKinds> active{};
+    std::array<std::int64_t, kNumKinds> kind_ns{};
+    std::int64_t bubble_ns = 0;
+    std::int64_t cursor = 0;
+    auto attribute = [&](std::int64_t until) {
+      const std::int64_t span = until - cursor;
+      if (span <= 0) return;
+      // Priority: compute-stream work, then TP, PP, DP communication, else idle.
+      constexpr std::array<TaskKind, kNumKinds> order = {
+          TaskKind::forward, TaskKind::backward, TaskKind::recompute, TaskKind::optimizer,
+          TaskKind::comm_tp, TaskKind::comm_pp, TaskKind::comm_dp};
+      for (TaskKind k : order) {
+        if (active[static_cast<std::size_t>(k)] > 0) {
+          kind_ns[static_cast<std::size_t>(k)] += span;
+          return;
+        }
+      }
+      bubble_ns += span;
+    };
+    for (const Edge& e : ev) {
+      attribute(e.time_ns);
+      cursor = std::max(cursor, e.time_ns);
+      active[static_cast<std::size_t>(e.kind)] += e.delta;
+    }
+    attribute(horizon);
+
+    auto sec = [](std::int64_t ns) { return sim::Time::ns(ns).seconds(); };
+    auto k = [&](TaskKind kind) { return kind_ns[static_cast<std::size_t>(kind)]; };
+    Breakdown& b = result[p];
+    b.compute_s = sec(k(TaskKind::forward) + k(TaskKind::backward));
+    b.recompute_s = sec(k(TaskKind::recompute));
+    b.optimizer_s = sec(k(TaskKind::optimizer));
+    b.exposed_tp_s = sec(k(TaskKind::comm_tp));
+    b.exposed_pp_s = sec(k(TaskKind::comm_pp));
+    b.exposed_dp_s = sec(k(TaskKind::comm_dp));
+    b.bubble_s = sec(bubble_ns);
+  }
+  return result;
+}
+
+StepResult compute_step_result(const Scenario& s, const LoweredStep& lowered, const sim::Timeline& timeline) {
+  StepResult r;
+  r.step_time = timeline.makespan;
+  r.num_gpus = s.layout.num_gpus();
+  r.num_microbatches = s.num_microbatches();
+  r.tokens_per_step = static_cast<double>(s.training.global_batch_size * s.training.seq_length);
+  const double step_s = r.step_time.seconds();
+  r.tokens_per_s = step_s > 0 ? r.tokens_per_step / step_s : 0;
+  r.tokens_per_s_per_gpu = r.tokens_per_s / static_cast<double>(r.num_gpus);
+  r.parameters_total = total_parameters(s.model, s.training.seq_length);
+
+  // Model FLOPs: forward + backward (2x forward) of every sequence, recompute excluded.
+  const double fwd = model_forward_flops_per_sequence(s.model, s.training.seq_length) *
+                     static_cast<double>(s.training.global_batch_size);
+  r.model_flops_per_step = 3 * fwd;
+  r.hardware_flops_per_step = r.model_flops_per_step + (s.layout.recompute == Recompute::full ? fwd : 0);
+  const double gpu_seconds = step_s * static_cast<double>(r.num_gpus);
+  const double peak = s.cluster.gpu.peak(s.training.precision);
+  if (gpu_seconds > 0) {
+    r.model_tflops_per_gpu = r.model_flops_per_step / gpu_seconds / 1e12;
+    r.hardware_tflops_per_gpu = r.hardware_flops_per_step / gpu_seconds / 1e12;
+    r.mfu = r.model_flops_per_step / gpu_seconds / peak;
+    r.hfu = r.hardware_flops_per_step / gpu_seconds / peak;
+  }
+
+  const std::vector<Breakdown> per_process = breakdown_per_process(lowered.graph, timeline);
+  double busiest = -1;
+  for (const StagePlan& plan : lowered.stages) {
+    StageResult st;
+    st.stage = plan.stage;
+    st.rank = plan.rank;
+    st.num_layers = plan.num_layers;
+    st.parameters = plan.parameters;
+    st.forward_s = plan.forward.seconds();
+    st.backward_s = plan.backward.seconds();
+    st.breakdown = per_process[plan.process];
+    const double busy = st.breakdown.compute_s + st.breakdown.recompute_s + st.breakdown.optimizer_s;
+    if (busy > busiest) {
+      busiest = busy;
+      r.breakdown = st.breakdown;
+      r.breakdown_stage = st.stage;
+    }
+    r.stages.push_back(st);
+  }
+  r.events = timeline.events;
+  r.tasks = lowered.graph.num_tasks();
+  r.simulated_ranks = static_cast<int>(lowered.stages.size());
+  return r;
+}
+
+SimulatedStep simulate_step(const Scenario& scenario) {
+  SimulatedStep out;
+  out.lowered = lower_step(scenario);
+  out.timeline = sim::simulate(out.lowered.graph);
+  out.result = compute_step_result(scenario, out.lowered, out.timeline);
+  return out;
+}
+
+}  // namespace ptsim::strategies

@@ -1,0 +1,149 @@
+// Whole-path tests: a transformer Scenario lowered, simulated and measured, checked against
+// closed forms computed independently from the per-stage costs.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "ptsim/costmodel/collective_cost.h"
+#include "ptsim/strategies/step_metrics.h"
+
+namespace ptsim::strategies {
+namespace {
+
+using sim::Time;
+
+Scenario small_scenario(Schedule schedule, std::int64_t tp, std::int64_t pp, std::int64_t dp,
+                        std::int64_t global_batch) {
+  Scenario s;
+  s.name = "test";
+  s.model = *find_model_preset("megatron-1.7b");
+  s.cluster = *costmodel::find_node_preset("dgx-a100");
+  s.cluster.num_nodes = static_cast<int>(std::max<std::int64_t>(1, tp * pp * dp / 8));
+  s.training.seq_length = 2048;
+  s.training.global_batch_size = global_batch;
+  s.training.precision = costmodel::Dtype::fp16;
+  s.layout.tp = tp;
+  s.layout.pp = pp;
+  s.layout.dp = dp;
+  s.layout.micro_batch_size = 1;
+  s.layout.schedule = schedule;
+  return s;
+}
+
+TEST(StepSimulation, SequentialStepIsExactlyTheSumOfStageTimes) {
+  for (std::int64_t pp : {1, 2, 4}) {
+    for (Recompute rc : {Recompute::none, Recompute::full}) {
+      Scenario s = small_scenario(Schedule::sequential, 2, pp, 1, 3);
+      s.layout.recompute = rc;
+      const SimulatedStep out = simulate_step(s);
+      const auto& st = out.lowered.stages;
+      const std::int64_t m = s.num_microbatches();
+      // T = sum over micro-batches and stages of forward, backward and both transfers.
+      Time chain;
+      for (const auto& plan : st) chain += m * (plan.forward + plan.backward + plan.send_forward + plan.send_backward);
+      // Stage i finishes its last backward when the gradient has still to pass stages < i.
+      Time expected, downstream;
+      for (std::size_t i = 0; i < st.size(); ++i) {
+        if (i > 0) downstream += st[i - 1].backward + st[i].send_backward;
+        expected = std::max(expected, chain - downstream + st[i].dp_all_reduce + st[i].optimizer);
+      }
+      EXPECT_EQ(out.result.step_time, expected) << "pp=" << pp;
+      EXPECT_GT(out.result.step_time, Time::zero());
+    }
+  }
+}
+
+TEST(StepSimulation, DataParallelAllReduceIsTheRingFormula) {
+  const Scenario s = small_scenario(Schedule::one_f_one_b, 1, 2, 8, 64);
+  const SimulatedStep out = simulate_step(s);
+  const auto& plan = out.lowered.stages[1];
+  // Ranks tp + tp*(dp + dp*pp): stage 1's DP group is ranks 8..15, one node: NVLink.
+  const double bytes = plan.parameters * 2;  // fp16 gradients
+  const auto& eff = s.cluster.gpu.efficiency;
+  const double bw = 300e9 * eff.nvlink_bandwidth_fraction;
+  const double n = 8;
+  const Time ring = Time::from_seconds(2 * (n - 1) / n * bytes / bw + 2 * (n - 1) * eff.intra_node_step_latency_s);
+  EXPECT_EQ(plan.dp_all_reduce, ring);
+  int found = 0;
+  for (sim::TaskId t = 0; t < out.lowered.graph.num_tasks(); ++t) {
+    if (out.lowered.labels[t].op == OpId::dp_all_reduce) {
+      EXPECT_EQ(out.timeline.end[t] - out.timeline.start[t],
+                out.lowered.stages[static_cast<std::size_t>(found)].dp_all_reduce);
+      ++found;
+    }
+  }
+  EXPECT_EQ(found, 2);
+}
+
+TEST(StepSimulation, DataParallelAcrossNodesUsesTheNetwork) {
+  const Scenario s = small_scenario(Schedule::one_f_one_b, 8, 1, 4, 32);
+  const SimulatedStep out = simulate_step(s);
+  const auto& plan = out.lowered.stages[0];
+  const auto& eff = s.cluster.gpu.efficiency;
+  const double bw = 25e9 * eff.network_bandwidth_fraction;
+  const Time ring = Time::from_seconds(1.5 * plan.parameters * 2 / bw + 6 * eff.inter_node_step_latency_s);
+  EXPECT_EQ(plan.dp_all_reduce, ring);
+  EXPECT_GT(out.result.breakdown.exposed_dp_s, 0);
+  EXPECT_GT(out.result.breakdown.exposed_tp_s, 0);
+}
+
+TEST(StepSimulation, BreakdownAccountsForEveryInstantOfTheStep) {
+  for (Schedule sch : {Schedule::sequential, Schedule::gpipe, Schedule::one_f_one_b}) {
+    Scenario s = small_scenario(sch, 2, 4, 2, 16);
+    s.layout.recompute = Recompute::full;
+    const SimulatedStep out = simulate_step(s);
+    for (const auto& stage : out.result.stages) {
+      EXPECT_NEAR(stage.breakdown.total_s(), out.result.step_time.seconds(), 1e-12);
+      EXPECT_GT(stage.breakdown.recompute_s, 0);
+    }
+    EXPECT_GT(out.result.breakdown.bubble_s, 0);
+    EXPECT_GT(out.result.breakdown.exposed_pp_s, 0);
+  }
+}
+
+TEST(StepSimulation, OneFOneBKeepsAtMostPMicroBatchesInFlightOnStageZero) {
+  const Scenario s = small_scenario(Schedule::one_f_one_b, 1, 4, 1, 12);
+  const SimulatedStep out = simulate_step(s);
+  const auto& labels = out.lowered.labels;
+  const auto& g = out.lowered.graph;
+  const auto stage0 = out.lowered.stages[0].process;
+  std::vector<std::int64_t> first_fwd(12, INT64_MAX), last_bwd(12, -1);
+  for (sim::TaskId t = 0; t < g.num_tasks(); ++t) {
+    if (g.stream(g.streams_of(t)[0]).process != stage0 || labels[t].microbatch < 0) continue;
+    const auto j = static_cast<std::size_t>(labels[t].microbatch);
+    if (labels[t].kind == TaskKind::forward) first_fwd[j] = std::min(first_fwd[j], out.timeline.start[t].count_ns());
+    if (labels[t].kind == TaskKind::backward) last_bwd[j] = std::max(last_bwd[j], out.timeline.end[t].count_ns());
+  }
+  for (std::size_t j = 0; j < 12; ++j) {
+    int in_flight = 0;
+    for (std::size_t k = 0; k < 12; ++k) {
+      if (first_fwd[k] <= first_fwd[j] && last_bwd[k] > first_fwd[j]) ++in_flight;
+    }
+    EXPECT_LE(in_flight, 4) << "micro-batch " << j;
+  }
+}
+
+TEST(StepSimulation, MetricsAreConsistent) {
+  const Scenario s = small_scenario(Schedule::one_f_one_b, 2, 2, 2, 16);
+  const StepResult r = simulate_step(s).result;
+  EXPECT_EQ(r.num_gpus, 8);
+  EXPECT_EQ(r.num_microbatches, 8);
+  EXPECT_DOUBLE_EQ(r.tokens_per_step, 16.0 * 2048);
+  EXPECT_DOUBLE_EQ(r.tokens_per_s, r.tokens_per_step / r.step_time.seconds());
+  EXPECT_DOUBLE_EQ(r.mfu, r.model_tflops_per_gpu * 1e12 / 312e12);
+  EXPECT_GT(r.mfu, 0.05);
+  EXPECT_LT(r.mfu, 0.8);
+  EXPECT_EQ(r.simulated_ranks, 2);
+}
+
+TEST(StepSimulation, SameScenarioTwiceGivesIdenticalTimelines) {
+  const Scenario s = small_scenario(Schedule::one_f_one_b, 2, 4, 2, 16);
+  const SimulatedStep a = simulate_step(s);
+  const SimulatedStep b = simulate_step(s);
+  EXPECT_EQ(a.timeline.start, b.timeline.start);
+  EXPECT_EQ(a.timeline.end, b.timeline.end);
+}
+
+}  // namespace
+}  // namespace ptsim::strategies

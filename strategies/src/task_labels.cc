@@ -1,0 +1,61 @@
+#include "ptsim/strategies/task_labels.h"
+
+namespace ptsim::strategies {
+
+std::string_view to_string(TaskKind kind) {
+  switch (kind) {
+    case TaskKind::forward: return "forward";
+    case TaskKind::backward: return "backward";
+    case TaskKind::recompute: return "recompute";
+    case TaskKind::optimizer: return "optimizer";
+    case TaskKind::comm_tp: return "tp";
+    case TaskKind::comm_pp: return "pp";
+    case TaskKind::comm_dp: return "dp";
+  }
+  return "?";
+}
+
+std::string_view to_string(OpId op) {
+  switch (op) {
+    case OpId::embedding: return "embedding";
+    case OpId::input_norm: return "input_norm";
+    case OpId::qkv_proj: return "qkv_proj";
+    case OpId::attention: return "attention";
+    case OpId::attention_scores: return "attention_scores";
+    case OpId::attention_softmax: return "attention_softmax";
+    case OpId::attention_dropout: return "attention_dropout";
+    case OpId::attention_context: return "attention_context";
+    case OpId::out_proj: return "out_proj";
+    case OpId::attn_residual: return "attn_residual";
+    case OpId::post_attn_norm: return "post_attn_norm";
+    case OpId::mlp_up: return "mlp_up";
+    case OpId::mlp_activation: return "mlp_activation";
+    case OpId::mlp_down: return "mlp_down";
+    case OpId::mlp_residual: return "mlp_residual";
+    case OpId::final_norm: return "final_norm";
+    case OpId::lm_head: return "lm_head";
+    case OpId::cross_entropy: return "cross_entropy";
+    case OpId::tp_all_reduce: return "tp_all_reduce";
+    case OpId::pp_send: return "pp_send";
+    case OpId::dp_all_reduce: return "dp_all_reduce";
+    case OpId::optimizer_step: return "optimizer_step";
+  }
+  return "?";
+}
+
+std::string task_display_name(const TaskLabel& label) {
+  std::string name;
+  if (label.layer >= 0) name += "L" + std::to_string(label.layer) + " ";
+  name += to_string(label.op);
+  switch (label.kind) {
+    case TaskKind::forward: name += " fwd"; break;
+    case TaskKind::backward: name += " bwd"; break;
+    case TaskKind::recompute: name += " recompute"; break;
+    default: break;
+  }
+  if (label.peer_stage >= 0) name += " -> stage " + std::to_string(label.peer_stage);
+  if (label.microbatch >= 0) name += " mb" + std::to_string(label.microbatch);
+  return name;
+}
+
+}  // namespace ptsim::strategies

@@ -1,0 +1,257 @@
+#include "ptsim/strategies/transformer_ops.h"
+
+namespace ptsim::strategies {
+namespace {
+
+using costmodel::Dtype;
+using costmodel::KernelWork;
+using costmodel::OpClass;
+
+// Vocabulary columns on one TP rank (Megatron pads the vocabulary to a multiple of tp).
+double vocab_per_rank(const TransformerConfig& m, std::int64_t tp) {
+  return static_cast<double>((m.vocab_size + tp - 1) / tp);
+}
+
+// FP8 training runs its GEMMs in FP8 but keeps activations, attention and the memory-bound
+// kernels in BF16 (Transformer Engine's recipe).
+Dtype activation_dtype(Dtype compute) { return compute == Dtype::fp8 ? Dtype::bf16 : compute; }
+
+struct Dims {
+  double tokens, h, heads_per_rank, head_dim, kv_per_rank, q_per_rank, ffn_per_rank, up_cols, e, b, s;
+};
+
+Dims dims(const TransformerConfig& m, const ShapeContext& c) {
+  Dims d{};
+  d.b = static_cast<double>(c.micro_batch);
+  d.s = static_cast<double>(c.seq_length);
+  d.tokens = d.b * d.s;
+  d.h = static_cast<double>(m.hidden_size);
+  const double t = static_cast<double>(c.tp);
+  d.heads_per_rank = static_cast<double>(m.num_attention_heads) / t;
+  d.head_dim = static_cast<double>(m.head_dim());
+  d.q_per_rank = d.heads_per_rank * d.head_dim;
+  d.kv_per_rank = static_cast<double>(m.kv_channels()) / t;
+  d.ffn_per_rank = static_cast<double>(m.ffn_hidden_size) / t;
+  d.up_cols = (m.swiglu ? 2 : 1) * d.ffn_per_rank;
+  d.e = costmodel::bytes_per_element(activation_dtype(c.dtype));
+  return d;
+}
+
+OpStep gemm(OpId op, Dtype dt, double m, double n, double k, double e, double passes) {
+  OpStep s;
+  s.op = op;
+  s.work = KernelWork{OpClass::gemm, dt, passes * 2 * m * n * k,
+                      passes * costmodel::gemm_bytes(m, n, k, e), static_cast<int>(passes)};
+  if (passes == 1) s.model_flops = 2 * m * n * k;
+  return s;
+}
+
+OpStep memory(OpId op, Dtype dt, double bytes, double flops = 0) {
+  OpStep s;
+  s.op = op;
+  s.work = KernelWork{OpClass::memory, dt, flops, bytes, 1};
+  return s;
+}
+
+OpStep tp_all_reduce(double bytes) {
+  OpStep s;
+  s.op = OpId::tp_all_reduce;
+  s.is_tp_collective = true;
+  s.collective_bytes = bytes;
+  return s;
+}
+
+// Attention core, forward (passes = 1) or backward.
+void append_attention(std::vector<OpStep>& ops, const Dims& d, const ShapeContext& c, bool forward) {
+  // Q K^T and P V: 2 * b * s^2 * (heads/tp * head_dim) FLOPs each, on the full s x s scores.
+  const double qk_flops = 2 * d.b * d.s * d.s * d.q_per_rank;
+  const double scores = d.b * d.heads_per_rank * d.s * d.s;  // elements
+  const double qkv_bytes = d.tokens * (d.q_per_rank + 2 * d.kv_per_rank) * d.e;
+  const double out_bytes = d.tokens * d.q_per_rank * d.e;
+  if (c.attention == AttentionKernel::flash) {
+    // Causal FlashAttention skips the masked upper triangle: half the score tiles. Its
+    // backward recomputes the scores: 5 matmuls against the forward's 2 (2.5x).
+    OpStep s;
+    s.op = OpId::attention;
+    const double fwd = 0.5 * 2 * qk_flops;
+    if (forward) {
+      s.work = KernelWork{OpClass::attention, activation_dtype(c.dtype), fwd, qkv_bytes + out_bytes, 1};
+      s.model_flops = 2 * qk_flops;
+    } else {
+      s.work = KernelWork{OpClass::attention, activation_dtype(c.dtype), 2.5 * fwd, 2 * (qkv_bytes + 2 * out_bytes), 1};
+    }
+    ops.push_back(s);
+    return;
+  }
+  // Unfused (Megatron 2021): batched GEMMs on full scores, fused scale-mask-softmax, dropout.
+  const double passes = forward ? 1 : 2;
+  OpStep qk;
+  qk.op = OpId::attention_scores;
+  qk.work = KernelWork{OpClass::attention, activation_dtype(c.dtype), passes * qk_flops,
+                       passes * (qkv_bytes * 2 / 3 + scores * d.e), static_cast<int>(passes)};
+  OpStep pv = qk;
+  pv.op = OpId::attention_context;
+  pv.work.bytes = passes * (scores * d.e + qkv_bytes / 3 + out_bytes);
+  if (forward) {
+    qk.model_flops = qk_flops;
+    pv.model_flops = qk_flops;
+  }
+  const OpStep softmax = memory(OpId::attention_softmax, c.dtype, (forward ? 2 : 3) * scores * d.e);
+  const OpStep dropout = memory(OpId::attention_dropout, c.dtype, scores * (2 * d.e + 1));
+  if (forward) {
+    ops.insert(ops.end(), {qk, softmax, dropout, pv});
+  } else {
+    ops.insert(ops.end(), {pv, dropout, softmax, qk});
+  }
+}
+
+}  // namespace
+
+ShapeContext shape_context(const Scenario& scenario) {
+  return ShapeContext{scenario.layout.micro_batch_size, scenario.training.seq_length,
+                      scenario.layout.tp, scenario.training.precision, scenario.training.attention};
+}
+
+std::vector<OpStep> layer_forward_ops(const TransformerConfig& m, const ShapeContext& c) {
+  const Dims d = dims(m, c);
+  const Dtype dt = c.dtype;
+  const double act = d.tokens * d.h * d.e;  // one full hidden activation
+  std::vector<OpStep> ops;
+  ops.push_back(memory(OpId::input_norm, dt, 2 * act));
+  ops.push_back(gemm(OpId::qkv_proj, dt, d.tokens, d.q_per_rank + 2 * d.kv_per_rank, d.h, d.e, 1));
+  append_attention(ops, d, c, true);
+  ops.push_back(gemm(OpId::out_proj, dt, d.tokens, d.h, d.q_per_rank, d.e, 1));
+  if (c.tp > 1) ops.push_back(tp_all_reduce(act));
+  ops.push_back(memory(OpId::attn_residual, dt, 3 * act));
+  ops.push_back(memory(OpId::post_attn_norm, dt, 2 * act));
+  ops.push_back(gemm(OpId::mlp_up, dt, d.tokens, d.up_cols, d.h, d.e, 1));
+  ops.push_back(memory(OpId::mlp_activation, dt, (m.swiglu ? 3 : 2) * d.tokens * d.ffn_per_rank * d.e));
+  ops.push_back(gemm(OpId::mlp_down, dt, d.tokens, d.h, d.ffn_per_rank, d.e, 1));
+  if (c.tp > 1) ops.push_back(tp_all_reduce(act));
+  ops.push_back(memory(OpId::mlp_residual, dt, 3 * act));
+  return ops;
+}
+
+std::vector<OpStep> layer_backward_ops(const TransformerConfig& m, const ShapeContext& c) {
+  const Dims d = dims(m, c);
+  const Dtype dt = c.dtype;
+  const double act = d.tokens * d.h * d.e;
+  std::vector<OpStep> ops;
+  // Megatron's f/g conjugates: the backward all-reduces sit after the column-parallel
+  // GEMMs' input gradients (MLP up, QKV).
+  ops.push_back(memory(OpId::mlp_residual, dt, 2 * act));
+  ops.push_back(gemm(OpId::mlp_down, dt, d.tokens, d.h, d.ffn_per_rank, d.e, 2));
+  ops.push_back(memory(OpId::mlp_activation, dt, (m.swiglu ? 5 : 3) * d.tokens * d.ffn_per_rank * d.e));
+  ops.push_back(gemm(OpId::mlp_up, dt, d.tokens, d.up_cols, d.h, d.e, 2));
+  if (c.tp > 1) ops.push_back(tp_all_reduce(act));
+  ops.push_back(memory(OpId::post_attn_norm, dt, 3 * act));
+  ops.push_back(memory(OpId::attn_residual, dt, 2 * act));
+  ops.push_back(gemm(OpId::out_proj, dt, d.tokens, d.h, d.q_per_rank, d.e, 2));
+  append_attention(ops, d, c, false);
+  ops.push_back(gemm(OpId::qkv_proj, dt, d.tokens, d.q_per_rank + 2 * d.kv_per_rank, d.h, d.e, 2));
+  if (c.tp > 1) ops.push_back(tp_all_reduce(act));
+  ops.push_back(memory(OpId::input_norm, dt, 3 * act));
+  return ops;
+}
+
+std::vector<OpStep> embedding_forward_ops(const TransformerConfig& m, const ShapeContext& c) {
+  const Dims d = dims(m, c);
+  const double act = d.tokens * d.h * d.e;
+  std::vector<OpStep> ops;
+  // Vocabulary-parallel lookup (read rows, write activations), plus learned positions.
+  const bool learned = m.position_embedding_type == PositionEmbedding::learned_absolute;
+  ops.push_back(memory(OpId::embedding, c.dtype, (learned ? 3 : 2) * act));
+  if (c.tp > 1) ops.push_back(tp_all_reduce(act));
+  return ops;
+}
+
+std::vector<OpStep> embedding_backward_ops(const TransformerConfig& m, const ShapeContext& c) {
+  const Dims d = dims(m, c);
+  return {memory(OpId::embedding, c.dtype, 2 * d.tokens * d.h * d.e)};
+}
+
+std::vector<OpStep> head_forward_ops(const TransformerConfig& m, const ShapeContext& c) {
+  const Dims d = dims(m, c);
+  const double act = d.tokens * d.h * d.e;
+  const double v = vocab_per_rank(m, c.tp);
+  std::vector<OpStep> ops;
+  ops.push_back(memory(OpId::final_norm, c.dtype, 2 * act));
+  OpStep head = gemm(OpId::lm_head, c.dtype, d.tokens, v, d.h, d.e, 1);
+  head.model_flops = 2 * d.tokens * static_cast<double>(m.vocab_size) * d.h / static_cast<double>(c.tp);
+  ops.push_back(head);
+  // Vocabulary-parallel cross entropy: read the logits, write and re-read fp32 softmax.
+  ops.push_back(memory(OpId::cross_entropy, c.dtype, d.tokens * v * (d.e + 8)));
+  if (c.tp > 1) {
+    // Max, predicted-logit and sum-exp all-reduces of one fp32 per token each.
+    for (int i = 0; i < 3; ++i) ops.push_back(tp_all_reduce(d.tokens * 4));
+  }
+  return ops;
+}
+
+std::vector<OpStep> head_backward_ops(const TransformerConfig& m, const ShapeContext& c) {
+  const Dims d = dims(m, c);
+  const double act = d.tokens * d.h * d.e;
+  const double v = vocab_per_rank(m, c.tp);
+  std::vector<OpStep> ops;
+  ops.push_back(memory(OpId::cross_entropy, c.dtype, d.tokens * v * (d.e + 4)));
+  ops.push_back(gemm(OpId::lm_head, c.dtype, d.tokens, v, d.h, d.e, 2));
+  if (c.tp > 1) ops.push_back(tp_all_reduce(act));
+  ops.push_back(memory(OpId::final_norm, c.dtype, 3 * act));
+  return ops;
+}
+
+double layer_parameters(const TransformerConfig& m, std::int64_t tp) {
+  const double h = static_cast<double>(m.hidden_size);
+  const double t = static_cast<double>(tp);
+  const double qkv_cols = (h + 2 * static_cast<double>(m.kv_channels())) / t;
+  const double f = static_cast<double>(m.ffn_hidden_size) / t;
+  const double up_cols = (m.swiglu ? 2 : 1) * f;
+  double p = h * qkv_cols + (h / t) * h + h * up_cols + f * h;
+  if (m.add_bias_linear) p += qkv_cols + h + up_cols + h;  // row-parallel biases replicated
+  const double norm = m.normalization == Normalization::layernorm ? 2 * h : h;
+  return p + 2 * norm;
+}
+
+double embedding_parameters(const TransformerConfig& m, std::int64_t seq_length, std::int64_t tp) {
+  const double h = static_cast<double>(m.hidden_size);
+  double p = vocab_per_rank(m, tp) * h;
+  if (m.position_embedding_type == PositionEmbedding::learned_absolute) {
+    p += static_cast<double>(seq_length) * h;
+  }
+  return p;
+}
+
+double final_norm_parameters(const TransformerConfig& m) {
+  const double h = static_cast<double>(m.hidden_size);
+  return m.normalization == Normalization::layernorm ? 2 * h : h;
+}
+
+double lm_head_parameters(const TransformerConfig& m, std::int64_t tp) {
+  return vocab_per_rank(m, tp) * static_cast<double>(m.hidden_size);
+}
+
+double total_parameters(const TransformerConfig& m, std::int64_t seq_length) {
+  double p = static_cast<double>(m.num_layers) * layer_parameters(m, 1) +
+             embedding_parameters(m, seq_length, 1) + final_norm_parameters(m);
+  if (m.untie_embeddings_and_output_weights) p += lm_head_parameters(m, 1);
+  return p;
+}
+
+double model_forward_flops_per_sequence(const TransformerConfig& m, std::int64_t seq_length) {
+  const ShapeContext c{1, seq_length, 1, Dtype::bf16, AttentionKernel::flash};
+  double flops = 0;
+  for (const OpStep& op : layer_forward_ops(m, c)) flops += op.model_flops;
+  flops *= static_cast<double>(m.num_layers);
+  for (const OpStep& op : head_forward_ops(m, c)) flops += op.model_flops;
+  return flops;
+}
+
+double optimizer_bytes_per_parameter(costmodel::Dtype precision) {
+  // fp32 gradient read (4), fp32 master weight, first and second moment read + written
+  // (3 x 8); mixed precision also writes the low-precision model copy.
+  const double base = 4 + 3 * 8;
+  const bool mixed = precision != Dtype::fp32 && precision != Dtype::tf32;
+  return mixed ? base + costmodel::bytes_per_element(precision) : base;
+}
+
+}  // namespace ptsim::strategies

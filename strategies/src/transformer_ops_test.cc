@@ -1,0 +1,92 @@
+#include "ptsim/strategies/transformer_ops.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+namespace ptsim::strategies {
+namespace {
+
+double gemm_flops(const std::vector<OpStep>& ops) {
+  double f = 0;
+  for (const auto& op : ops) {
+    if (!op.is_tp_collective && op.work.op_class == costmodel::OpClass::gemm) f += op.work.flops;
+  }
+  return f;
+}
+
+TEST(TransformerOps, GptParameterCountIsMegatronEquation2) {
+  // P = 12 l h^2 (1 + 13/(12h) + (V+s)/(12 l h)), plus the final LayerNorm (2h), which
+  // the paper's formula leaves out.
+  for (const char* name : {"megatron-1.7b", "megatron-18b", "gpt3-175b", "megatron-1t"}) {
+    const TransformerConfig m = *find_model_preset(name);
+    const double l = static_cast<double>(m.num_layers), h = static_cast<double>(m.hidden_size),
+                 V = static_cast<double>(m.vocab_size), s = 2048;
+    const double eq2 = 12 * l * h * h * (1 + 13 / (12 * h) + (V + s) / (12 * l * h));
+    EXPECT_NEAR(total_parameters(m, 2048), eq2 + 2 * h, 1e-12 * eq2) << name;
+  }
+}
+
+TEST(TransformerOps, LlamaParameterCountsMatchPublishedSizes) {
+  // Meta's model cards: 8.03B, 70.6B, 405.9B (with the untied output layer).
+  EXPECT_NEAR(total_parameters(*find_model_preset("llama3-8b"), 8192) / 1e9, 8.03, 0.01);
+  EXPECT_NEAR(total_parameters(*find_model_preset("llama3-70b"), 8192) / 1e9, 70.55, 0.05);
+  EXPECT_NEAR(total_parameters(*find_model_preset("llama3-405b"), 8192) / 1e9, 405.85, 0.1);
+}
+
+TEST(TransformerOps, ModelFlopsAreMegatronFormula) {
+  // Model FLOPs of one iteration without recompute: 72 B s l h^2 (1 + s/(6h) + V/(12 l h)),
+  // three passes of Eq. 3's per-pass count.
+  for (const char* name : {"megatron-3.6b", "gpt3-175b", "megatron-530b"}) {
+    const TransformerConfig m = *find_model_preset(name);
+    const double l = static_cast<double>(m.num_layers), h = static_cast<double>(m.hidden_size),
+                 V = static_cast<double>(m.vocab_size), s = 2048, B = 1536;
+    const double expected = 72 * B * s * l * h * h * (1 + s / (6 * h) + V / (12 * l * h));
+    EXPECT_NEAR(3 * B * model_forward_flops_per_sequence(m, 2048), expected, 1e-12 * expected) << name;
+  }
+}
+
+TEST(TransformerOps, BackwardGemmsCostTwiceForwardAndTpShards) {
+  const TransformerConfig m = *find_model_preset("gpt3-175b");
+  ShapeContext c{1, 2048, 1, costmodel::Dtype::bf16, AttentionKernel::flash};
+  const double fwd1 = gemm_flops(layer_forward_ops(m, c));
+  EXPECT_DOUBLE_EQ(gemm_flops(layer_backward_ops(m, c)), 2 * fwd1);
+  EXPECT_DOUBLE_EQ(fwd1, 24.0 * 2048 * 12288.0 * 12288.0);  // 24 B s h^2
+  c.tp = 8;
+  EXPECT_DOUBLE_EQ(gemm_flops(layer_forward_ops(m, c)), fwd1 / 8);
+}
+
+TEST(TransformerOps, TensorParallelLayerHasTwoAllReducesEachWay) {
+  const TransformerConfig m = *find_model_preset("gpt3-175b");
+  const ShapeContext c{1, 2048, 8, costmodel::Dtype::bf16, AttentionKernel::unfused};
+  auto count = [](const std::vector<OpStep>& ops) {
+    int n = 0;
+    for (const auto& op : ops) n += op.is_tp_collective ? 1 : 0;
+    return n;
+  };
+  EXPECT_EQ(count(layer_forward_ops(m, c)), 2);
+  EXPECT_EQ(count(layer_backward_ops(m, c)), 2);
+  for (const auto& op : layer_forward_ops(m, c)) {
+    if (op.is_tp_collective) {
+      EXPECT_DOUBLE_EQ(op.collective_bytes, 2048.0 * 12288 * 2);  // b s h, 2 bytes
+    }
+  }
+}
+
+TEST(TransformerOps, GqaShrinksQkvProjection) {
+  const TransformerConfig m = *find_model_preset("llama3-70b");
+  const ShapeContext c{1, 8192, 1, costmodel::Dtype::bf16, AttentionKernel::flash};
+  const auto ops = layer_forward_ops(m, c);
+  const auto qkv = std::find_if(ops.begin(), ops.end(), [](const OpStep& o) { return o.op == OpId::qkv_proj; });
+  ASSERT_NE(qkv, ops.end());
+  // 64 query heads + 2 x 8 KV heads of 128 channels.
+  EXPECT_DOUBLE_EQ(qkv->work.flops, 2.0 * 8192 * (8192 + 2 * 8 * 128) * 8192);
+}
+
+TEST(TransformerOps, OptimizerBytesPerParameter) {
+  EXPECT_DOUBLE_EQ(optimizer_bytes_per_parameter(costmodel::Dtype::bf16), 30);
+  EXPECT_DOUBLE_EQ(optimizer_bytes_per_parameter(costmodel::Dtype::fp32), 28);
+}
+
+}  // namespace
+}  // namespace ptsim::strategies
