@@ -1,0 +1,174 @@
+// Tests of the ptsim binary as a user runs it: bad input gives exit code 2 and exactly one
+// line on stderr naming the field; good input gives byte-identical output every time.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+fs::path temp_dir() {
+  const auto* info = testing::UnitTest::GetInstance()->current_test_info();
+  fs::path dir = fs::temp_directory_path() /
+                (std::string("ptsim_cli_test_") + std::to_string(getpid())) / info->name();
+  fs::create_directories(dir);
+  return dir;
+}
+
+CommandResult run_ptsim(const std::string& args) {
+  const fs::path dir = temp_dir();
+  const std::string cmd = std::string("'") + PTSIM_BINARY + "' " + args + " >'" + (dir / "stdout").string() +
+                          "' 2>'" + (dir / "stderr").string() + "'";
+  const int status = std::system(cmd.c_str());
+  CommandResult r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.out = slurp(dir / "stdout");
+  r.err = slurp(dir / "stderr");
+  return r;
+}
+
+fs::path write_scenario(const std::string& name, const std::string& text) {
+  const fs::path file = temp_dir() / (name + ".json");
+  std::ofstream(file) << text;
+  return file;
+}
+
+// A valid scenario with one fragment replaced.
+std::string scenario(const std::string& model = R"("megatron-1.7b")",
+                     const std::string& cluster = R"({"preset": "dgx-a100", "num_gpus": 8})",
+                     const std::string& training = R"({"seq_length": 2048, "global_batch_size": 16})",
+                     const std::string& layout = R"({"tp": 2, "pp": 2, "dp": 2, "micro_batch_size": 1})",
+                     const std::string& extra = "") {
+  return "{\"model\": " + model + ", \"cluster\": " + cluster + ", \"training\": " + training +
+         ", \"layout\": " + layout + extra + "}";
+}
+
+struct BadInput {
+  const char* name;
+  std::string json;
+  const char* expected_error;  // must appear in the single stderr line
+};
+
+void PrintTo(const BadInput& c, std::ostream* os) { *os << c.name; }
+
+class BadScenario : public testing::TestWithParam<BadInput> {};
+
+TEST_P(BadScenario, OneLineErrorNamingTheFieldAndExitCode2) {
+  const BadInput& c = GetParam();
+  const fs::path file = write_scenario(c.name, c.json);
+  const CommandResult r = run_ptsim("simulate '" + file.string() + "'");
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_EQ(r.out, "");
+  ASSERT_FALSE(r.err.empty());
+  EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << "more than one line: " << r.err;
+  EXPECT_NE(r.err.find(c.expected_error), std::string::npos) << "stderr: " << r.err;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cli, BadScenario,
+    testing::Values(
+        BadInput{"unknown_key", scenario(R"({"preset": "megatron-1.7b", "hiden_size": 2048})"),
+                 "model.hiden_size: unknown field"},
+        BadInput{"unknown_top_level_key", scenario(R"("megatron-1.7b")", R"({"preset": "dgx-a100", "num_gpus": 8})",
+                                                   R"({"seq_length": 2048, "global_batch_size": 16})",
+                                                   R"({"tp": 2, "pp": 2, "dp": 2})", R"(, "layuot": {})"),
+                 "layuot: unknown field"},
+        BadInput{"wrong_type", scenario(R"("megatron-1.7b")", R"({"preset": "dgx-a100", "num_gpus": 8})",
+                                        R"({"seq_length": "2048", "global_batch_size": 16})"),
+                 "training.seq_length:"},
+        BadInput{"non_positive_size", scenario(R"({"preset": "megatron-1.7b", "num_layers": 0})"),
+                 "model.num_layers:"},
+        BadInput{"negative_batch", scenario(R"("megatron-1.7b")", R"({"preset": "dgx-a100", "num_gpus": 8})",
+                                            R"({"seq_length": 2048, "global_batch_size": -16})"),
+                 "training.global_batch_size:"},
+        BadInput{"gpu_count_mismatch", scenario(R"("megatron-1.7b")", R"({"preset": "dgx-a100", "num_gpus": 16})"),
+                 "does not equal cluster.num_gpus 16"},
+        BadInput{"heads_not_divisible_by_tp",
+                 scenario(R"("megatron-3.6b")", R"({"preset": "dgx-a100", "num_gpus": 6})",
+                          R"({"seq_length": 2048, "global_batch_size": 16})", R"({"tp": 3, "pp": 1, "dp": 2})"),
+                 "layout.tp: 3 does not divide model.num_attention_heads 32"},
+        BadInput{"query_groups_not_divisible_by_tp",
+                 scenario(R"({"preset": "llama3-8b", "num_attention_heads": 32, "num_query_groups": 2})",
+                          R"({"preset": "dgx-h100", "num_gpus": 8})", R"({"seq_length": 4096, "global_batch_size": 8})",
+                          R"({"tp": 4, "pp": 1, "dp": 2})"),
+                 "layout.tp: 4 does not divide model.num_query_groups 2"},
+        BadInput{"batch_not_divisible",
+                 scenario(R"("megatron-1.7b")", R"({"preset": "dgx-a100", "num_gpus": 8})",
+                          R"({"seq_length": 2048, "global_batch_size": 20})",
+                          R"({"tp": 2, "pp": 2, "dp": 2, "micro_batch_size": 4})"),
+                 "training.global_batch_size: 20 is not divisible by"},
+        BadInput{"unknown_model_preset", scenario(R"("gpt-4")"), "unknown model preset 'gpt-4'"},
+        BadInput{"unknown_node_preset", scenario(R"("megatron-1.7b")", R"({"preset": "dgx-b300", "num_gpus": 8})"),
+                 "cluster.preset: unknown"},
+        BadInput{"layers_not_divisible_by_pp",
+                 scenario(R"({"preset": "megatron-1.7b", "num_layers": 25})"), "layout.pp: 2 does not divide"},
+        BadInput{"not_json", "{\"model\": ", "invalid JSON"}),
+    [](const testing::TestParamInfo<BadInput>& param_info) { return std::string(param_info.param.name); });
+
+TEST(Cli, MissingFileIsBadInput) {
+  const CommandResult r = run_ptsim("simulate /nonexistent/scenario.json");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("/nonexistent/scenario.json"), std::string::npos) << r.err;
+}
+
+TEST(Cli, UnknownFlagIsBadInput) {
+  const CommandResult r = run_ptsim("simulate --frobnicate x.json");
+  EXPECT_EQ(r.exit_code, 2);
+}
+
+TEST(Cli, SameScenarioTwiceGivesByteIdenticalJsonAndTrace) {
+  const fs::path scenario_file = fs::path(PTSIM_SOURCE_DIR) / "tests/golden/megatron-1.7b-8xa100-tp2-pp2-dp2.json";
+  const fs::path dir = temp_dir();
+  const CommandResult a = run_ptsim("simulate --json --trace '" + (dir / "a.trace.json").string() + "' '" + scenario_file.string() + "'");
+  const CommandResult b = run_ptsim("simulate --json --trace '" + (dir / "b.trace.json").string() + "' '" + scenario_file.string() + "'");
+  ASSERT_EQ(a.exit_code, 0) << a.err;
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  EXPECT_EQ(a.out, b.out);
+  const std::string ta = slurp(dir / "a.trace.json");
+  EXPECT_GT(ta.size(), 1000u);
+  EXPECT_EQ(ta, slurp(dir / "b.trace.json"));
+}
+
+TEST(Cli, JsonHasTheOutputContract) {
+  const fs::path scenario_file = fs::path(PTSIM_SOURCE_DIR) / "tests/golden/megatron-1.7b-8xa100-tp2-pp2-dp2.json";
+  const CommandResult r = run_ptsim("simulate --json '" + scenario_file.string() + "'");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const char* key : {"\"step_time_s\"", "\"tokens_per_s\"", "\"tokens_per_s_per_gpu\"", "\"model_tflops_per_gpu\"",
+                          "\"mfu\"", "\"breakdown_s\"", "\"compute\"", "\"recompute\"", "\"bubble\"", "\"exposed_comm\"",
+                          "\"tp\"", "\"dp\"", "\"pp\"", "\"optimizer\"", "\"num_gpus\"", "\"events\""}) {
+    EXPECT_NE(r.out.find(key), std::string::npos) << key;
+  }
+}
+
+TEST(Cli, TableIsTheDefaultAndSchemaPrints) {
+  const fs::path scenario_file = fs::path(PTSIM_SOURCE_DIR) / "scenarios/gpt3-175b-1024-a100.json";
+  const CommandResult r = run_ptsim("simulate '" + scenario_file.string() + "'");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("step time"), std::string::npos);
+  EXPECT_NE(r.out.find("pipeline bubble"), std::string::npos);
+  const CommandResult s = run_ptsim("schema");
+  ASSERT_EQ(s.exit_code, 0);
+  EXPECT_NE(s.out.find("\"global_batch_size\""), std::string::npos);
+}
+
+}  // namespace
