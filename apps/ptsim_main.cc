@@ -29,8 +29,18 @@ struct SimulateOptions {
   std::string trace;
 };
 
+// Field errors name the file too, so "ptsim: error: x.json: layout.tp: ..." points at both.
+ptsim::strategies::Scenario load_scenario(const std::string& file) {
+  try {
+    return ptsim::io::parse_scenario_file(file);
+  } catch (const ptsim::io::InputError& e) {
+    if (e.path() == file) throw;
+    throw ptsim::io::InputError(file, e.what());
+  }
+}
+
 int run_simulate(const SimulateOptions& opt) {
-  const ptsim::strategies::Scenario scenario = ptsim::io::parse_scenario_file(opt.scenario);
+  const ptsim::strategies::Scenario scenario = load_scenario(opt.scenario);
   const ptsim::strategies::SimulatedStep step = ptsim::strategies::simulate_step(scenario);
   if (!opt.trace.empty()) {
     std::ofstream out(opt.trace, std::ios::binary);

@@ -18,6 +18,7 @@ json breakdown_json(const Breakdown& b) {
 }
 
 std::string seconds(double s) {
+  if (s == 0) return "0 s";
   if (s >= 1) return fmt::format("{:.3f} s", s);
   if (s >= 1e-3) return fmt::format("{:.3f} ms", s * 1e3);
   return fmt::format("{:.3f} us", s * 1e6);

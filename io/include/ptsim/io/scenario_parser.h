@@ -1,0 +1,26 @@
+// Reads a scenario (model, cluster, training, layout) from JSON into strategies::Scenario,
+// checking every field and every cross-field rule; the returned Scenario is valid. Each
+// field is declared once (io/src/scenario_fields.h) for both the parser and the schema.
+#pragma once
+
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
+
+#include "ptsim/io/input_error.h"
+#include "ptsim/strategies/scenario.h"
+
+namespace ptsim::io {
+
+// Throws InputError naming the dotted path of the first bad field (docs/scenario.md).
+strategies::Scenario parse_scenario(const nlohmann::json& doc);
+
+// As parse_scenario, from a file. A file that cannot be read or is not valid JSON gives an
+// InputError whose path is the file name and whose reason has the line and column.
+strategies::Scenario parse_scenario_file(const std::filesystem::path& file);
+
+// JSON Schema (draft 2020-12) of the scenario format, generated from the same field
+// declarations as the parser. Cross-field rules (divisibility, products) are not in it.
+nlohmann::json scenario_schema();
+
+}  // namespace ptsim::io

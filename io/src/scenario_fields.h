@@ -1,0 +1,324 @@
+// Every scenario field, declared once: JSON name, the member it fills, presence, rule,
+// unit and description. The parser (scenario_parser.cc) and the schema generator
+// (scenario_schema.cc) are two visitors over these declarations, so they cannot drift.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ptsim/costmodel/dtype.h"
+#include "ptsim/costmodel/efficiency.h"
+#include "ptsim/costmodel/hardware.h"
+#include "ptsim/costmodel/units.h"
+#include "ptsim/strategies/model.h"
+#include "ptsim/strategies/scenario.h"
+
+// A visitor V provides, each taking the Field first:
+//   preset(f, kind, names_fn, find_fn, target, naming)  a preset name that replaces target;
+//                                                       declared first in its object
+//   integer(f, member, IntRule)                          JSON integer
+//   number(f, member, NumberRule, to_si)                 JSON number in the field's unit;
+//                                                       to_si (a costmodel::units helper)
+//                                                       converts it to the member's unit
+//   boolean(f, member), string(f, member)
+//   enumeration(f, member, values)                       one of to_string(values[i])
+//   object(f, fields)                                    nested object; fields(V&) declares it
+//   object_or_preset(f, fields)                          the same, or a preset name alone
+//   exactly_one_of(a, b)                                 exactly one of two keys present
+// Fields are visited in declaration order, which is the order the parser applies them:
+// a preset first, then the fields that override it.
+namespace ptsim::io::fields {
+
+enum class Presence {
+  optional,                 // default: the member's value in the default-constructed struct
+  required,
+  required_without_preset,  // required unless a preset, here or in an enclosing object, gives it
+  derived,                  // optional; when absent it is computed (the description says how)
+};
+
+enum class IntRule { positive };                            // 1 .. kMaxInteger
+enum class NumberRule { positive, non_negative, fraction };  // fraction: in (0, 1]
+
+// Every integer is at most this, so products of a few of them cannot overflow int64.
+inline constexpr std::int64_t kMaxInteger = std::numeric_limits<std::int32_t>::max();
+
+// Converts a value in the field's user-facing unit to the member's unit (SI).
+using UnitFn = double (*)(double);
+constexpr double same_unit(double x) { return x; }
+
+// What a preset field does to the name of the object it fills: mark_overrides appends
+// " (modified)" when other fields of the object override the preset. Without any preset
+// (here or enclosing) the name becomes "custom".
+enum class PresetNaming { mark_overrides, keep };
+
+struct Field {
+  std::string_view name;
+  std::string_view description;
+  Presence presence = Presence::optional;
+  std::string_view unit = {};
+};
+
+// Inputs that are not members of the strategies structs; parse_scenario turns them into a
+// strategies::Scenario after the cross-field checks.
+struct ClusterInput {
+  costmodel::ClusterSpec spec;
+  std::int64_t num_gpus = 0;   // 0: not given
+  std::int64_t num_nodes = 0;  // 0: not given
+};
+
+inline strategies::Layout layout_without_dp() {
+  strategies::Layout l;
+  l.dp = 0;  // 0: not given, derived from the GPU count
+  return l;
+}
+
+struct ScenarioInput {
+  std::string name = strategies::Scenario{}.name;
+  std::string description;
+  strategies::TransformerConfig model;  // 0 in num_query_groups / ffn_hidden_size: not given
+  ClusterInput cluster;
+  strategies::Training training;
+  strategies::Layout layout = layout_without_dp();
+};
+
+inline constexpr std::array kNormalizations = {strategies::Normalization::layernorm,
+                                               strategies::Normalization::rmsnorm};
+inline constexpr std::array kPositionEmbeddings = {strategies::PositionEmbedding::learned_absolute,
+                                                   strategies::PositionEmbedding::rope};
+inline constexpr std::array kAttentionKernels = {strategies::AttentionKernel::flash,
+                                                 strategies::AttentionKernel::unfused};
+inline constexpr std::array kSchedules = {strategies::Schedule::sequential,
+                                          strategies::Schedule::gpipe,
+                                          strategies::Schedule::one_f_one_b};
+inline constexpr std::array kRecomputes = {strategies::Recompute::none,
+                                           strategies::Recompute::full};
+
+using enum Presence;
+
+template <class V>
+void model_fields(V& v, strategies::TransformerConfig& m) {
+  v.preset({.name = "preset", .description = "model preset; the other fields override it"},
+           "model", &strategies::model_preset_names, &strategies::find_model_preset, m,
+           PresetNaming::mark_overrides);
+  v.integer({.name = "num_layers", .description = "transformer layers",
+             .presence = required_without_preset},
+            m.num_layers, IntRule::positive);
+  v.integer({.name = "hidden_size", .description = "model width h",
+             .presence = required_without_preset},
+            m.hidden_size, IntRule::positive);
+  v.integer({.name = "num_attention_heads", .description = "query heads; divides hidden_size",
+             .presence = required_without_preset},
+            m.num_attention_heads, IntRule::positive);
+  v.integer({.name = "num_query_groups",
+             .description = "key/value heads (grouped-query attention); divides "
+                            "num_attention_heads; default: num_attention_heads (multi-head "
+                            "attention), or the preset's value",
+             .presence = derived},
+            m.num_query_groups, IntRule::positive);
+  v.integer({.name = "ffn_hidden_size",
+             .description = "MLP inner width; default: 4 x hidden_size, or the preset's value",
+             .presence = derived},
+            m.ffn_hidden_size, IntRule::positive);
+  v.integer({.name = "vocab_size", .description = "vocabulary size (padded, as trained)",
+             .presence = required_without_preset},
+            m.vocab_size, IntRule::positive);
+  v.boolean({.name = "swiglu",
+             .description = "gated MLP: the first MLP GEMM produces 2 x ffn_hidden_size columns"},
+            m.swiglu);
+  v.enumeration({.name = "normalization", .description = "normalization layer"},
+                m.normalization, kNormalizations);
+  v.boolean({.name = "add_bias_linear", .description = "biases on the linear layers"},
+            m.add_bias_linear);
+  v.enumeration({.name = "position_embedding_type", .description = "position embedding"},
+                m.position_embedding_type, kPositionEmbeddings);
+  v.boolean({.name = "untie_embeddings_and_output_weights",
+             .description = "separate output layer instead of reusing the input embedding"},
+            m.untie_embeddings_and_output_weights);
+}
+
+// `presence` is optional for a GPU's own efficiency (default: ptsim's generic values) and
+// derived for cluster.efficiency (default: keep the GPU's value).
+template <class V>
+void efficiency_fields(V& v, costmodel::Efficiency& e, Presence presence) {
+  using costmodel::units::microseconds;
+  v.number({.name = "gemm_flops_fraction",
+            .description = "fraction of peak FLOP/s that dense GEMMs achieve",
+            .presence = presence},
+           e.gemm_flops_fraction, NumberRule::fraction, same_unit);
+  v.number({.name = "attention_flops_fraction",
+            .description = "fraction of peak FLOP/s that the attention core achieves",
+            .presence = presence},
+           e.attention_flops_fraction, NumberRule::fraction, same_unit);
+  v.number({.name = "memory_bandwidth_fraction",
+            .description = "fraction of HBM bandwidth that memory-bound kernels achieve",
+            .presence = presence},
+           e.memory_bandwidth_fraction, NumberRule::fraction, same_unit);
+  v.number({.name = "kernel_launch_overhead_us",
+            .description = "GPU-side gap per kernel launch",
+            .presence = presence,
+            .unit = "us"},
+           e.kernel_launch_overhead_s, NumberRule::non_negative, microseconds);
+  v.number({.name = "nvlink_bandwidth_fraction",
+            .description = "bus bandwidth a ring collective achieves over NVLink, fraction of "
+                           "the per-direction line rate",
+            .presence = presence},
+           e.nvlink_bandwidth_fraction, NumberRule::fraction, same_unit);
+  v.number({.name = "network_bandwidth_fraction",
+            .description = "bus bandwidth a ring collective achieves over the network, "
+                           "fraction of the per-direction line rate",
+            .presence = presence},
+           e.network_bandwidth_fraction, NumberRule::fraction, same_unit);
+  v.number({.name = "intra_node_step_latency_us",
+            .description = "latency per collective algorithm step inside a node",
+            .presence = presence,
+            .unit = "us"},
+           e.intra_node_step_latency_s, NumberRule::non_negative, microseconds);
+  v.number({.name = "inter_node_step_latency_us",
+            .description = "latency per collective algorithm step across nodes",
+            .presence = presence,
+            .unit = "us"},
+           e.inter_node_step_latency_s, NumberRule::non_negative, microseconds);
+}
+
+template <class V>
+void peak_fields(V& v, costmodel::GpuSpec& g) {
+  for (costmodel::Dtype d : costmodel::kAllDtypes) {
+    v.number({.name = costmodel::to_string(d),
+              .description = "dense (non-sparse) peak in this format; 0: not supported",
+              .unit = "TFLOP/s"},
+             g.peak_flops[static_cast<std::size_t>(d)], NumberRule::non_negative,
+             costmodel::units::tflops);
+  }
+}
+
+template <class V>
+void gpu_fields(V& v, costmodel::GpuSpec& g) {
+  using costmodel::units::gb_per_s;
+  using costmodel::units::gib;
+  v.preset({.name = "preset", .description = "GPU preset; the other fields override it"}, "gpu",
+           &costmodel::gpu_preset_names, &costmodel::find_gpu_preset, g,
+           PresetNaming::mark_overrides);
+  v.object({.name = "peak_tflops",
+            .description = "spec-sheet peak per numeric format: fp32, tf32, fp16, bf16, fp8",
+            .presence = required_without_preset},
+           [&](auto& sub) { peak_fields(sub, g); });
+  v.number({.name = "hbm_bandwidth_gb_per_s", .description = "HBM bandwidth",
+            .presence = required_without_preset, .unit = "GB/s"},
+           g.hbm_bandwidth_bytes_per_s, NumberRule::positive, gb_per_s);
+  v.number({.name = "hbm_capacity_gib", .description = "HBM capacity",
+            .presence = required_without_preset, .unit = "GiB"},
+           g.hbm_capacity_bytes, NumberRule::positive, gib);
+  v.number({.name = "nvlink_bandwidth_gb_per_s",
+            .description = "NVLink bandwidth per GPU per direction, all links together",
+            .presence = required_without_preset, .unit = "GB/s"},
+           g.nvlink_bandwidth_bytes_per_s, NumberRule::positive, gb_per_s);
+  v.object({.name = "efficiency",
+            .description = "achievable fractions and latencies; default: the preset's, or "
+                           "ptsim's generic defaults"},
+           [&](auto& sub) { efficiency_fields(sub, g.efficiency, optional); });
+}
+
+template <class V>
+void cluster_fields(V& v, ClusterInput& c) {
+  using costmodel::units::gbit_per_s;
+  v.preset({.name = "preset",
+            .description = "node preset (GPU, gpus_per_node, network bandwidth); the other "
+                           "fields override it"},
+           "node", &costmodel::node_preset_names, &costmodel::find_node_preset, c.spec,
+           PresetNaming::keep);
+  v.exactly_one_of("num_gpus", "num_nodes");
+  v.integer({.name = "num_gpus",
+             .description = "GPUs in the cluster; give this or num_nodes. Fewer than "
+                            "gpus_per_node: one node of num_gpus GPUs; otherwise a multiple "
+                            "of gpus_per_node",
+             .presence = derived},
+            c.num_gpus, IntRule::positive);
+  v.integer({.name = "num_nodes", .description = "nodes in the cluster; give this or num_gpus",
+             .presence = derived},
+            c.num_nodes, IntRule::positive);
+  v.integer({.name = "gpus_per_node", .description = "GPUs per node, behind one NVLink switch"},
+            c.spec.gpus_per_node, IntRule::positive);
+  v.object_or_preset({.name = "gpu",
+                      .description = "a GPU preset name, or an object: preset plus overrides, "
+                                     "or every field inline",
+                      .presence = required_without_preset},
+                     [&](auto& sub) { gpu_fields(sub, c.spec.gpu); });
+  v.number({.name = "network_bandwidth_gbit_per_s",
+            .description = "network bandwidth per GPU per direction (NIC line rate / GPUs per NIC)",
+            .presence = required_without_preset, .unit = "Gb/s"},
+           c.spec.network_bandwidth_bytes_per_s, NumberRule::positive, gbit_per_s);
+  v.object({.name = "efficiency",
+            .description = "overrides of cluster.gpu.efficiency, applied after gpu; an absent "
+                           "field keeps the GPU's value"},
+           [&](auto& sub) { efficiency_fields(sub, c.spec.gpu.efficiency, derived); });
+}
+
+template <class V>
+void training_fields(V& v, strategies::Training& t) {
+  v.integer({.name = "seq_length", .description = "tokens per sequence", .presence = required,
+             .unit = "tokens"},
+            t.seq_length, IntRule::positive);
+  v.integer({.name = "global_batch_size", .description = "sequences per optimizer step",
+             .presence = required, .unit = "sequences"},
+            t.global_batch_size, IntRule::positive);
+  v.enumeration({.name = "precision",
+                 .description = "numeric format of the GEMMs and activations; the GPU's peak "
+                                "for it must not be 0"},
+                t.precision, costmodel::kAllDtypes);
+  v.enumeration({.name = "attention",
+                 .description = "flash: one fused kernel; unfused: batched GEMMs plus separate "
+                                "softmax and dropout kernels"},
+                t.attention, kAttentionKernels);
+  v.boolean({.name = "grad_reduce_in_fp32",
+             .description = "data-parallel gradient reduction in fp32 instead of the training "
+                            "precision"},
+            t.grad_reduce_in_fp32);
+}
+
+template <class V>
+void layout_fields(V& v, strategies::Layout& l) {
+  v.integer({.name = "tp", .description = "tensor-parallel size; divides num_attention_heads, "
+                                          "num_query_groups and ffn_hidden_size"},
+            l.tp, IntRule::positive);
+  v.integer({.name = "pp", .description = "pipeline-parallel stages; divides num_layers"},
+            l.pp, IntRule::positive);
+  v.integer({.name = "dp",
+             .description = "data-parallel replicas; dp x tp x pp = cluster GPUs; default: "
+                            "GPUs / (tp x pp)",
+             .presence = derived},
+            l.dp, IntRule::positive);
+  v.integer({.name = "micro_batch_size",
+             .description = "sequences per micro-batch; dp x micro_batch_size divides "
+                            "global_batch_size",
+             .unit = "sequences"},
+            l.micro_batch_size, IntRule::positive);
+  v.enumeration({.name = "schedule", .description = "pipeline schedule"}, l.schedule, kSchedules);
+  v.enumeration({.name = "recompute", .description = "activation recomputation"}, l.recompute,
+                kRecomputes);
+}
+
+template <class V>
+void scenario_fields(V& v, ScenarioInput& s) {
+  v.string({.name = "name", .description = "label for reports"}, s.name);
+  v.string({.name = "description", .description = "free text; ignored"}, s.description);
+  v.object_or_preset({.name = "model",
+                      .description = "a model preset name, or an object: preset plus "
+                                     "overrides, or every field inline",
+                      .presence = required},
+                     [&](auto& sub) { model_fields(sub, s.model); });
+  v.object({.name = "cluster", .description = "the GPUs and how they are connected",
+            .presence = required},
+           [&](auto& sub) { cluster_fields(sub, s.cluster); });
+  v.object({.name = "training", .description = "the workload of one optimizer step",
+            .presence = required},
+           [&](auto& sub) { training_fields(sub, s.training); });
+  v.object({.name = "layout", .description = "the parallel layout", .presence = required},
+           [&](auto& sub) { layout_fields(sub, s.layout); });
+}
+
+}  // namespace ptsim::io::fields

@@ -1,0 +1,463 @@
+#include "ptsim/io/scenario_parser.h"
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <fstream>
+#include <iterator>
+#include <limits>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "scenario_fields.h"
+#include "scenario_text.h"
+
+namespace ptsim::io {
+namespace {
+
+using nlohmann::json;
+using namespace fields;
+
+std::string join_path(const std::string& parent, std::string_view name) {
+  return parent.empty() ? std::string(name) : parent + "." + std::string(name);
+}
+
+std::int64_t read_positive_integer(const json& j, const std::string& path) {
+  if (j.is_number_integer()) {
+    bool too_large = false;
+    std::int64_t value = 0;
+    if (j.is_number_unsigned()) {
+      const auto u = j.get<std::uint64_t>();
+      too_large = u > static_cast<std::uint64_t>(kMaxInteger);
+      value = too_large ? 0 : static_cast<std::int64_t>(u);
+    } else {
+      value = j.get<std::int64_t>();
+      too_large = value > kMaxInteger;
+    }
+    if (too_large) {
+      throw InputError(path, fmt::format("must be at most {}, got {}", kMaxInteger, j.dump()));
+    }
+    if (value >= 1) return value;
+  }
+  throw InputError(path, "must be a positive integer, got " + describe_json(j));
+}
+
+std::string_view number_rule_text(NumberRule rule) {
+  switch (rule) {
+    case NumberRule::positive: return "a positive number";
+    case NumberRule::non_negative: return "a non-negative number";
+    case NumberRule::fraction: return "a number in (0, 1]";
+  }
+  return "a number";
+}
+
+bool satisfies(NumberRule rule, double x) {
+  switch (rule) {
+    case NumberRule::positive: return x > 0;
+    case NumberRule::non_negative: return x >= 0;
+    case NumberRule::fraction: return x > 0 && x <= 1;
+  }
+  return false;
+}
+
+// Records the names a fields function declares, without reading anything.
+struct FieldNames {
+  std::vector<std::string> names;
+
+  template <class... Rest>
+  void preset(const Field& f, Rest&&...) { names.emplace_back(f.name); }
+  template <class... Rest>
+  void integer(const Field& f, Rest&&...) { names.emplace_back(f.name); }
+  template <class... Rest>
+  void number(const Field& f, Rest&&...) { names.emplace_back(f.name); }
+  template <class... Rest>
+  void boolean(const Field& f, Rest&&...) { names.emplace_back(f.name); }
+  template <class... Rest>
+  void string(const Field& f, Rest&&...) { names.emplace_back(f.name); }
+  template <class... Rest>
+  void enumeration(const Field& f, Rest&&...) { names.emplace_back(f.name); }
+  template <class... Rest>
+  void object(const Field& f, Rest&&...) { names.emplace_back(f.name); }
+  template <class... Rest>
+  void object_or_preset(const Field& f, Rest&&...) { names.emplace_back(f.name); }
+  void exactly_one_of(std::string_view, std::string_view) {}
+};
+
+// The parsing visitor: reads one JSON object at `path` into the members its fields
+// function names. `based` is true once a preset (here or in an enclosing object) has
+// filled the target, which makes required_without_preset fields optional.
+class Reader {
+ public:
+  // Checks that j is an object without unknown keys, then reads it with `declare`.
+  template <class Fn>
+  static void read(const json& j, const std::string& path, bool based, bool shorthand,
+                   Fn&& declare) {
+    if (!j.is_object()) throw InputError(path, "must be an object, got " + describe_json(j));
+    FieldNames known;
+    declare(known);
+    for (const auto& [key, value] : j.items()) {
+      if (std::find(known.names.begin(), known.names.end(), key) == known.names.end()) {
+        throw InputError(join_path(path, key), unknown_key_reason(key, known.names));
+      }
+    }
+    Reader reader(j, path, based, shorthand);
+    declare(reader);
+    reader.finish();
+  }
+
+  template <class T>
+  void preset(const Field& f, std::string_view kind, std::vector<std::string> (*names)(),
+              std::optional<T> (*find)(std::string_view), T& target, PresetNaming naming) {
+    preset_key_ = f.name;
+    preset_naming_ = naming;
+    name_ = &target.name;
+    const json* j = lookup(f);
+    if (j == nullptr) return;
+    // A preset given as a bare string ("model": "gpt3-175b") is reported at the parent.
+    const std::string path = shorthand_ ? path_ : path_of(f);
+    if (!j->is_string()) {
+      throw InputError(path,
+                       fmt::format("must be a {} preset name, got {}", kind, describe_json(*j)));
+    }
+    const auto& name = j->get_ref<const std::string&>();
+    std::optional<T> found = find(name);
+    if (!found) {
+      throw InputError(path, fmt::format("unknown {} preset '{}'; known: {}", kind, name,
+                                         fmt::join(names(), ", ")));
+    }
+    target = std::move(*found);
+    based_ = true;
+  }
+
+  template <class Int>
+  void integer(const Field& f, Int& member, IntRule) {
+    const json* j = lookup(f);
+    if (j == nullptr) return;
+    static_assert(std::numeric_limits<Int>::max() >= kMaxInteger);
+    member = static_cast<Int>(read_positive_integer(*j, path_of(f)));
+  }
+
+  void number(const Field& f, double& member, NumberRule rule, UnitFn to_si) {
+    const json* j = lookup(f);
+    if (j == nullptr) return;
+    if (!j->is_number() || !satisfies(rule, j->get<double>())) {
+      throw InputError(path_of(f), fmt::format("must be {}, got {}", number_rule_text(rule),
+                                               describe_json(*j)));
+    }
+    member = to_si(j->get<double>());
+  }
+
+  void boolean(const Field& f, bool& member) {
+    const json* j = lookup(f);
+    if (j == nullptr) return;
+    if (!j->is_boolean()) {
+      throw InputError(path_of(f), "must be true or false, got " + describe_json(*j));
+    }
+    member = j->get<bool>();
+  }
+
+  void string(const Field& f, std::string& member) {
+    const json* j = lookup(f);
+    if (j == nullptr) return;
+    if (!j->is_string()) throw InputError(path_of(f), "must be a string, got " + describe_json(*j));
+    member = j->get<std::string>();
+  }
+
+  template <class E, std::size_t N>
+  void enumeration(const Field& f, E& member, const std::array<E, N>& values) {
+    const json* j = lookup(f);
+    if (j == nullptr) return;
+    std::vector<std::string> names;
+    for (E e : values) names.emplace_back(to_string(e));
+    if (j->is_string()) {
+      const auto& s = j->get_ref<const std::string&>();
+      for (E e : values) {
+        if (to_string(e) == s) {
+          member = e;
+          return;
+        }
+      }
+    }
+    std::string reason =
+        fmt::format("must be one of {}; got {}", fmt::join(names, ", "), describe_json(*j));
+    if (j->is_string()) {
+      if (auto near = closest_name(j->get_ref<const std::string&>(), names)) {
+        reason += fmt::format("; did you mean '{}'?", *near);
+      }
+    }
+    throw InputError(path_of(f), reason);
+  }
+
+  template <class Fn>
+  void object(const Field& f, Fn&& declare) {
+    const json* j = lookup(f);
+    if (j == nullptr) return;
+    read(*j, path_of(f), based_, false, declare);
+  }
+
+  template <class Fn>
+  void object_or_preset(const Field& f, Fn&& declare) {
+    const json* j = lookup(f);
+    if (j == nullptr) return;
+    if (j->is_string()) {
+      FieldNames names;
+      declare(names);
+      json as_object = json::object();
+      as_object[names.names.front()] = *j;  // the preset field, declared first
+      read(as_object, path_of(f), based_, true, declare);
+      return;
+    }
+    if (!j->is_object()) {
+      throw InputError(path_of(f),
+                       "must be a preset name or an object, got " + describe_json(*j));
+    }
+    read(*j, path_of(f), based_, false, declare);
+  }
+
+  void exactly_one_of(std::string_view a, std::string_view b) {
+    const bool has_a = obj_.contains(std::string(a));
+    const bool has_b = obj_.contains(std::string(b));
+    if (has_a && has_b) {
+      throw InputError(path_, fmt::format("give either {} or {}, not both", a, b));
+    }
+    if (!has_a && !has_b) throw InputError(path_, fmt::format("give {} or {}", a, b));
+  }
+
+ private:
+  Reader(const json& obj, std::string path, bool based, bool shorthand)
+      : obj_(obj), path_(std::move(path)), based_(based), shorthand_(shorthand) {}
+
+  std::string path_of(const Field& f) const { return join_path(path_, f.name); }
+
+  // The value of f, or nullptr when absent and allowed to be.
+  const json* lookup(const Field& f) const {
+    auto it = obj_.find(std::string(f.name));
+    if (it != obj_.end()) return &*it;
+    switch (f.presence) {
+      case Presence::required: throw InputError(path_of(f), "required");
+      case Presence::required_without_preset:
+        if (!based_) throw InputError(path_of(f), "required unless a preset is given");
+        break;
+      case Presence::optional:
+      case Presence::derived: break;
+    }
+    return nullptr;
+  }
+
+  void finish() {
+    if (name_ == nullptr) return;  // no preset field in this object
+    if (!based_) {
+      *name_ = "custom";
+      return;
+    }
+    const bool overridden = std::any_of(obj_.items().begin(), obj_.items().end(),
+                                        [&](const auto& kv) { return kv.key() != preset_key_; });
+    if (preset_naming_ == PresetNaming::mark_overrides && overridden) *name_ += " (modified)";
+  }
+
+  const json& obj_;
+  std::string path_;
+  bool based_;
+  bool shorthand_;
+  std::string_view preset_key_;
+  PresetNaming preset_naming_ = PresetNaming::keep;
+  std::string* name_ = nullptr;
+};
+
+void check_model(strategies::TransformerConfig& m) {
+  if (m.num_query_groups == 0) m.num_query_groups = m.num_attention_heads;
+  if (m.ffn_hidden_size == 0) m.ffn_hidden_size = 4 * m.hidden_size;
+  if (m.hidden_size % m.num_attention_heads != 0) {
+    throw InputError("model.hidden_size",
+                     fmt::format("{} is not divisible by model.num_attention_heads {}",
+                                 m.hidden_size, m.num_attention_heads));
+  }
+  if (m.num_attention_heads % m.num_query_groups != 0) {
+    throw InputError("model.num_attention_heads",
+                     fmt::format("{} is not divisible by model.num_query_groups {}",
+                                 m.num_attention_heads, m.num_query_groups));
+  }
+}
+
+costmodel::ClusterSpec make_cluster(const ClusterInput& in) {
+  costmodel::ClusterSpec spec = in.spec;
+  const std::int64_t per_node = spec.gpus_per_node;
+  if (in.num_gpus > 0) {
+    if (in.num_gpus < per_node) {
+      spec.num_nodes = 1;
+      spec.gpus_per_node = static_cast<int>(in.num_gpus);
+    } else if (in.num_gpus % per_node != 0) {
+      throw InputError("cluster.num_gpus",
+                       fmt::format("{} is not a multiple of cluster.gpus_per_node {}",
+                                   in.num_gpus, per_node));
+    } else {
+      spec.num_nodes = static_cast<int>(in.num_gpus / per_node);
+    }
+  } else {
+    if (in.num_nodes * per_node > kMaxInteger) {
+      throw InputError("cluster.num_nodes",
+                       fmt::format("{} nodes x {} GPUs per node is more than {} GPUs",
+                                   in.num_nodes, per_node, kMaxInteger));
+    }
+    spec.num_nodes = static_cast<int>(in.num_nodes);
+  }
+  return spec;
+}
+
+void check_precision(const strategies::Training& t, const costmodel::GpuSpec& gpu) {
+  if (gpu.peak(t.precision) <= 0) {
+    throw InputError("training.precision",
+                     fmt::format("{} is not supported by gpu {} (its peak_tflops.{} is 0)",
+                                 costmodel::to_string(t.precision), gpu.name,
+                                 costmodel::to_string(t.precision)));
+  }
+}
+
+void check_layout(strategies::Layout& l, const strategies::TransformerConfig& m,
+                  const strategies::Training& t, std::int64_t num_gpus) {
+  const std::int64_t tp_pp = l.tp * l.pp;  // each <= kMaxInteger: no overflow
+  if (l.dp == 0) {
+    if (num_gpus % tp_pp != 0) {
+      throw InputError("layout.dp",
+                       fmt::format("not given, and cluster.num_gpus {} is not divisible by "
+                                   "tp ({}) x pp ({}) = {}",
+                                   num_gpus, l.tp, l.pp, tp_pp));
+    }
+    l.dp = num_gpus / tp_pp;
+  }
+  std::int64_t product = 0;
+  const bool overflow = __builtin_mul_overflow(l.dp, tp_pp, &product);
+  if (overflow || product != num_gpus) {
+    throw InputError("layout", fmt::format("dp ({}) x tp ({}) x pp ({}) = {} does not equal "
+                                           "cluster.num_gpus {}",
+                                           l.dp, l.tp, l.pp,
+                                           overflow ? "more than 2^63" : std::to_string(product),
+                                           num_gpus));
+  }
+  const std::pair<std::string_view, std::int64_t> tp_divides[] = {
+      {"num_attention_heads", m.num_attention_heads},
+      {"num_query_groups", m.num_query_groups},
+      {"ffn_hidden_size", m.ffn_hidden_size},
+  };
+  for (const auto& [name, value] : tp_divides) {
+    if (value % l.tp != 0) {
+      throw InputError("layout.tp",
+                       fmt::format("{} does not divide model.{} {}", l.tp, name, value));
+    }
+  }
+  if (m.num_layers % l.pp != 0) {
+    throw InputError("layout.pp",
+                     fmt::format("{} does not divide model.num_layers {}", l.pp, m.num_layers));
+  }
+  const std::int64_t per_step = l.dp * l.micro_batch_size;  // dp <= num_gpus: no overflow
+  if (t.global_batch_size % per_step != 0) {
+    throw InputError("training.global_batch_size",
+                     fmt::format("{} is not divisible by dp ({}) x micro_batch_size ({}) = {}",
+                                 t.global_batch_size, l.dp, l.micro_batch_size, per_step));
+  }
+}
+
+// Rejects a key given twice in one object (nlohmann would keep the last one silently).
+class DuplicateKeyCheck {
+ public:
+  bool operator()(int /*depth*/, json::parse_event_t event, json& parsed) {
+    switch (event) {
+      case json::parse_event_t::object_start:
+      case json::parse_event_t::array_start: frames_.emplace_back(); break;
+      case json::parse_event_t::object_end:
+      case json::parse_event_t::array_end: frames_.pop_back(); break;
+      case json::parse_event_t::key: {
+        Frame& frame = frames_.back();
+        frame.current = parsed.get<std::string>();
+        if (!frame.keys.insert(frame.current).second) {
+          throw InputError(current_path(), "given more than once");
+        }
+        break;
+      }
+      case json::parse_event_t::value: break;
+    }
+    return true;
+  }
+
+ private:
+  struct Frame {
+    std::set<std::string> keys;
+    std::string current;  // empty in arrays
+  };
+
+  std::string current_path() const {
+    std::string path;
+    for (const Frame& f : frames_) {
+      if (!f.current.empty()) path = join_path(path, f.current);
+    }
+    return path;
+  }
+
+  std::vector<Frame> frames_;
+};
+
+// nlohmann's message without its "[json.exception.parse_error.101] parse error at line 1,
+// column 2: " prefix.
+std::string parse_error_detail(const json::parse_error& e) {
+  std::string_view what = e.what();
+  if (auto bracket = what.find("] "); bracket != std::string_view::npos) {
+    what.remove_prefix(bracket + 2);
+  }
+  if (what.starts_with("parse error")) {
+    if (auto colon = what.find(": "); colon != std::string_view::npos) {
+      what.remove_prefix(colon + 2);
+    }
+  }
+  return std::string(what);
+}
+
+}  // namespace
+
+strategies::Scenario parse_scenario(const json& doc) {
+  if (!doc.is_object()) {
+    throw InputError("", "a scenario must be a JSON object, got " + describe_json(doc));
+  }
+  ScenarioInput in;
+  Reader::read(doc, "", false, false, [&](auto& v) { scenario_fields(v, in); });
+
+  strategies::Scenario s;
+  s.name = in.name;
+  s.model = in.model;
+  check_model(s.model);
+  s.cluster = make_cluster(in.cluster);
+  s.training = in.training;
+  check_precision(s.training, s.cluster.gpu);
+  s.layout = in.layout;
+  check_layout(s.layout, s.model, s.training, s.cluster.num_gpus());
+  return s;
+}
+
+strategies::Scenario parse_scenario_file(const std::filesystem::path& file) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(file, ec)) {
+    throw InputError(file.string(), "is a directory, not a scenario file");
+  }
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw InputError(file.string(), "cannot open file");
+  const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  if (in.bad()) throw InputError(file.string(), "cannot read file");
+
+  json doc;
+  try {
+    doc = json::parse(text, DuplicateKeyCheck{});
+  } catch (const json::parse_error& e) {
+    const LineColumn at = line_column(text, e.byte);
+    throw InputError(file.string(), fmt::format("invalid JSON at line {}, column {}: {}",
+                                                at.line, at.column, parse_error_detail(e)));
+  }
+  return parse_scenario(doc);
+}
+
+}  // namespace ptsim::io
