@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -11,6 +12,7 @@
 
 #include "ptsim/costmodel/hardware.h"
 #include "ptsim/io/chrome_trace.h"
+#include "ptsim/io/collective_report.h"
 #include "ptsim/io/input_error.h"
 #include "ptsim/io/scenario_parser.h"
 #include "ptsim/io/step_report.h"
@@ -58,6 +60,53 @@ int run_simulate(const SimulateOptions& opt) {
   return kExitOk;
 }
 
+struct CollectiveOptions {
+  std::string cluster = "dgx-a100";
+  int nodes = 1;
+  int gpus = 0;  // 0: every GPU of the nodes
+  std::string op = "all_reduce";
+  std::string bytes = "1K:8G";
+  bool json = false;
+};
+
+int run_collective(const CollectiveOptions& opt) {
+  auto cluster = ptsim::costmodel::find_node_preset(opt.cluster);
+  if (!cluster) {
+    std::string known;
+    for (const auto& n : ptsim::costmodel::node_preset_names()) known += (known.empty() ? "" : ", ") + n;
+    throw ptsim::io::InputError("--cluster", "unknown node preset '" + opt.cluster + "'; known: " + known);
+  }
+  if (opt.nodes < 1) throw ptsim::io::InputError("--nodes", "must be at least 1");
+  cluster->num_nodes = opt.nodes;
+  const int gpus = opt.gpus == 0 ? cluster->num_gpus() : opt.gpus;
+  if (gpus < 1 || gpus > cluster->num_gpus()) {
+    throw ptsim::io::InputError("--gpus", "must be between 1 and the " + std::to_string(cluster->num_gpus()) +
+                                              " GPUs of the nodes");
+  }
+  ptsim::costmodel::CollectiveOp op;
+  if (!ptsim::costmodel::parse_collective_op(opt.op, op)) {
+    throw ptsim::io::InputError("--op", "unknown collective '" + opt.op +
+                                            "'; known: all_reduce, all_gather, reduce_scatter, all_to_all, "
+                                            "broadcast, send_recv");
+  }
+  // Consecutive ranks fill NVLink domains first, as NCCL's ranks do on a job's nodes.
+  const int per_domain = std::min(gpus, cluster->domain_size());
+  if (gpus % per_domain != 0) {
+    throw ptsim::io::InputError("--gpus", std::to_string(gpus) + " does not fill whole NVLink domains of " +
+                                              std::to_string(cluster->domain_size()));
+  }
+  ptsim::costmodel::GroupShape shape{gpus, per_domain, gpus / per_domain,
+                                     cluster->pod_gpus > 0 && gpus > cluster->pod_gpus};
+  if (op == ptsim::costmodel::CollectiveOp::send_recv) shape = {2, gpus > per_domain ? 1 : 2, gpus > per_domain ? 2 : 1, false};
+  const auto rows = ptsim::io::collective_sweep(op, shape, ptsim::io::parse_size_range(opt.bytes), *cluster);
+  if (opt.json) {
+    std::cout << ptsim::io::collective_json(op, shape, *cluster, rows).dump(2) << "\n";
+  } else {
+    std::cout << ptsim::io::collective_table(op, shape, *cluster, rows);
+  }
+  return kExitOk;
+}
+
 void print_presets() {
   std::cout << "models:";
   for (const auto& n : ptsim::strategies::model_preset_names()) std::cout << " " << n;
@@ -81,6 +130,17 @@ int main(int argc, char** argv) {
   simulate->add_flag("--json", sim_opt.json, "print the result as one JSON object");
   simulate->add_option("--trace", sim_opt.trace, "write a Chrome/Perfetto trace JSON to this file");
 
+  CollectiveOptions coll_opt;
+  auto* collective = app.add_subcommand("collective", "modelled collective times in nccl-tests' columns");
+  collective->add_option("--cluster", coll_opt.cluster, "node preset")->capture_default_str();
+  collective->add_option("--nodes", coll_opt.nodes, "number of nodes")->capture_default_str();
+  collective->add_option("--gpus", coll_opt.gpus, "GPUs in the group (default: all of the nodes)");
+  collective->add_option("--op", coll_opt.op, "all_reduce, all_gather, reduce_scatter, all_to_all, broadcast, send_recv")
+      ->capture_default_str();
+  collective->add_option("--bytes", coll_opt.bytes, "size or range MIN:MAX (K, M, G binary), doubling")
+      ->capture_default_str();
+  collective->add_flag("--json", coll_opt.json, "print JSON instead of the table");
+
   auto* schema = app.add_subcommand("schema", "print the JSON Schema of scenario files");
   auto* presets = app.add_subcommand("presets", "list the model, GPU and node presets");
 
@@ -99,6 +159,7 @@ int main(int argc, char** argv) {
 
   try {
     if (*simulate) return run_simulate(sim_opt);
+    if (*collective) return run_collective(coll_opt);
     if (*schema) {
       std::cout << ptsim::io::scenario_schema().dump(2) << "\n";
       return kExitOk;

@@ -22,8 +22,12 @@ GpuSpec a100_sxm_80gb() {
   g.efficiency.gemm_flops_fraction = 0.80;         // cuBLASLt fp16 8192^3: 253.7 TFLOP/s
   g.efficiency.attention_flops_fraction = 0.55;    // FlashAttention-2 fwd: 179.5 TFLOP/s
   g.efficiency.memory_bandwidth_fraction = 0.83;   // STREAM triad 1.70 TB/s
-  g.efficiency.nvlink_bandwidth_fraction = 0.77;   // 8-GPU all-reduce busbw ~230 GB/s
+  g.efficiency.nvlink_bandwidth_fraction = 0.773;  // 8-GPU all-reduce busbw ~232 GB/s
   g.efficiency.network_bandwidth_fraction = 0.95;  // HDR NIC ~24 of 25 GB/s
+  // NCCL regimes fitted to the 8-GPU all-reduce curve (docs/network.md): 14 ring steps
+  // cost 33 us (LL), 60 us (LL128), 250 us (Simple: pipeline fill of its large chunks).
+  g.efficiency.intra_node_step_latency_s = 17.86e-6;
+  g.nccl.small_message_regimes = {{"LL", 2.36e-6, 0.35}, {"LL128", 4.29e-6, 0.50}};
   return g;
 }
 
@@ -43,6 +47,13 @@ GpuSpec h100_sxm_80gb() {
   g.efficiency.memory_bandwidth_fraction = 0.88;   // STREAM triad 2.97 TB/s
   g.efficiency.nvlink_bandwidth_fraction = 0.82;   // ring busbw ~370 of 450 GB/s
   g.efficiency.network_bandwidth_fraction = 0.94;  // NDR NIC 46-48 of 50 GB/s
+  g.efficiency.intra_node_step_latency_s = 10e-6;  // Simple ring: not in the published curve
+  // LL fitted to the 8-GPU all-reduce curve below 16 MiB; NVLS (NVLink SHARP): algbw
+  // ~275 GB/s (busbw ~480) at large sizes, ~80 us fixed cost (docs/network.md).
+  g.nccl.small_message_regimes = {{"LL", 2.5e-6, 0.667}};
+  g.nccl.nvls = true;
+  g.nccl.nvls_latency_s = 80e-6;
+  g.nccl.nvls_bandwidth_fraction = 0.611;
   return g;
 }
 
@@ -52,6 +63,23 @@ GpuSpec h200_sxm_141gb() {
   g.hbm_bandwidth_bytes_per_s = gb_per_s(4800);
   g.hbm_capacity_bytes = gib(140);                 // 143771 MiB reported by the driver
   g.efficiency.memory_bandwidth_fraction = 0.86;   // STREAM triad 4.15 TB/s
+  return g;
+}
+
+// GB200 in an NVL72 rack (secondary spec pages, marked uncertain in
+// ../shared/validation/hardware_peak_specs.json): 2.5 PFLOP/s dense BF16 at 1200 W,
+// 8 TB/s HBM3e, NVLink 5 at 900 GB/s per direction. Efficiencies: H100's until measured.
+GpuSpec gb200() {
+  GpuSpec g = h100_sxm_80gb();
+  g.name = "gb200";
+  g.set_peak(Dtype::fp32, tflops(80));
+  g.set_peak(Dtype::tf32, tflops(1250));
+  g.set_peak(Dtype::fp16, tflops(2500));
+  g.set_peak(Dtype::bf16, tflops(2500));
+  g.set_peak(Dtype::fp8, tflops(5000));
+  g.hbm_bandwidth_bytes_per_s = tb_per_s(8);
+  g.hbm_capacity_bytes = gb(186);
+  g.nvlink_bandwidth_bytes_per_s = gb_per_s(900);
   return g;
 }
 
@@ -65,13 +93,22 @@ ClusterSpec node(std::string name, GpuSpec gpu, double network_per_gpu) {
   return c;
 }
 
-std::vector<GpuSpec> all_gpus() { return {a100_sxm_80gb(), h100_sxm_80gb(), h200_sxm_141gb()}; }
+std::vector<GpuSpec> all_gpus() { return {a100_sxm_80gb(), h100_sxm_80gb(), h200_sxm_141gb(), gb200()}; }
+
+// 18 compute trays of 4 GPUs in one 72-GPU NVLink domain, 400 Gb/s per GPU to the network.
+ClusterSpec gb200_nvl72() {
+  ClusterSpec c = node("gb200-nvl72", gb200(), gbit_per_s(400));
+  c.gpus_per_node = 4;
+  c.nvlink_domain_gpus = 72;
+  return c;
+}
 
 std::vector<ClusterSpec> all_nodes() {
   return {
       node("dgx-a100", a100_sxm_80gb(), gbit_per_s(200)),  // 8x 200 Gb/s HDR InfiniBand
       node("dgx-h100", h100_sxm_80gb(), gbit_per_s(400)),  // 8x 400 Gb/s NDR InfiniBand
       node("dgx-h200", h200_sxm_141gb(), gbit_per_s(400)), // 8x 400 Gb/s NDR InfiniBand
+      gb200_nvl72(),
   };
 }
 
