@@ -85,6 +85,28 @@ bool parse_collective_op(std::string_view name, CollectiveOp& out) {
   return false;
 }
 
+GroupShape group_shape(const ClusterSpec& cluster, std::span<const int> ranks) {
+  std::vector<int> domains;
+  std::vector<int> pods;
+  for (int r : ranks) {
+    domains.push_back(cluster.domain_of(r));
+    pods.push_back(cluster.pod_of(r));
+  }
+  std::sort(domains.begin(), domains.end());
+  std::sort(pods.begin(), pods.end());
+  int most = 0;
+  int distinct = 0;
+  for (std::size_t i = 0; i < domains.size();) {
+    std::size_t j = i;
+    while (j < domains.size() && domains[j] == domains[i]) ++j;
+    most = std::max(most, static_cast<int>(j - i));
+    ++distinct;
+    i = j;
+  }
+  const bool crosses_pods = !pods.empty() && pods.front() != pods.back();
+  return GroupShape{static_cast<int>(ranks.size()), std::max(most, 1), std::max(distinct, 1), crosses_pods};
+}
+
 double bus_bandwidth_factor(CollectiveOp op, int ranks) {
   const double n = ranks;
   switch (op) {
@@ -99,7 +121,7 @@ double bus_bandwidth_factor(CollectiveOp op, int ranks) {
 }
 
 CollectivePlan plan_collective(CollectiveOp op, const GroupShape& shape, double bytes, const ClusterSpec& cluster) {
-  assert(shape.ranks >= 1 && shape.ranks == shape.ranks_per_domain * shape.domains && bytes >= 0);
+  assert(shape.ranks >= 1 && shape.ranks <= shape.ranks_per_domain * shape.domains && bytes >= 0);
   const GpuSpec& gpu = cluster.gpu;
   const Efficiency& eff = gpu.efficiency;
   if (shape.ranks == 1 && op != CollectiveOp::send_recv) return finish(op, Algorithm::ring, "Simple", {});

@@ -1,6 +1,9 @@
 #include "ptsim/sim/task_graph.h"
 
+#include <cmath>
+#include <limits>
 #include <stdexcept>
+#include <string>
 #include <utility>
 
 namespace ptsim::sim {
@@ -16,9 +19,13 @@ StreamId TaskGraph::add_stream(ProcessId process, std::string name) {
   return static_cast<StreamId>(streams_.size() - 1);
 }
 
-LinkId TaskGraph::add_link(ProcessId owner, std::string name) {
+LinkId TaskGraph::add_link(ProcessId owner, std::string name, double capacity_bytes_per_s) {
   if (owner >= processes_.size()) throw std::out_of_range("add_link: unknown process");
+  if (!std::isfinite(capacity_bytes_per_s) || capacity_bytes_per_s < 0) {
+    throw std::invalid_argument("add_link: link '" + name + "': capacity_bytes_per_s must be finite and >= 0");
+  }
   links_.push_back(Link{owner, std::move(name)});
+  link_capacity_.push_back(capacity_bytes_per_s);
   return static_cast<LinkId>(links_.size() - 1);
 }
 
@@ -36,9 +43,64 @@ TaskId TaskGraph::add_task(std::span<const StreamId> streams, std::span<const Li
   stream_offsets_.push_back(static_cast<std::uint32_t>(task_streams_.size()));
   task_links_.insert(task_links_.end(), links.begin(), links.end());
   link_offsets_.push_back(static_cast<std::uint32_t>(task_links_.size()));
+  flow_offsets_.push_back(flow_offsets_.back());
   durations_.push_back(duration);
   tags_.push_back(tag);
+  is_transfer_.push_back(0);
   return static_cast<TaskId>(durations_.size() - 1);
+}
+
+TaskId TaskGraph::add_transfer(std::span<const StreamId> streams, std::span<const FlowSpec> flows,
+                               Time latency, std::uint32_t tag) {
+  if (streams.empty()) throw std::invalid_argument("add_transfer: a task needs at least one stream");
+  if (latency < Time::zero()) throw std::invalid_argument("add_transfer: negative latency");
+  for (StreamId s : streams) {
+    if (s >= streams_.size()) throw std::out_of_range("add_transfer: unknown stream");
+  }
+  // Validate everything before changing anything, so a throw leaves the graph as it was.
+  for (std::size_t i = 0; i < flows.size(); ++i) {
+    const FlowSpec& f = flows[i];
+    const std::string where = "add_transfer: flow " + std::to_string(i) + ": ";
+    if (!std::isfinite(f.bytes) || f.bytes < 0) {
+      throw std::invalid_argument(where + "bytes must be finite and >= 0");
+    }
+    if (!std::isfinite(f.max_rate_bytes_per_s) || f.max_rate_bytes_per_s < 0) {
+      throw std::invalid_argument(where + "max_rate_bytes_per_s must be finite and >= 0 (0 = no cap)");
+    }
+    if (f.path.empty() && f.bytes > 0 && f.max_rate_bytes_per_s == 0) {
+      throw std::invalid_argument(where + "a flow with bytes needs a path or a max rate");
+    }
+    for (std::size_t k = 0; k < f.path.size(); ++k) {
+      const LinkId l = f.path[k];
+      if (l >= links_.size()) throw std::out_of_range(where + "unknown link " + std::to_string(l));
+      if (!(link_capacity_[l] > 0)) {
+        throw std::invalid_argument(where + "link '" + links_[l].name +
+                                    "' has no capacity: it can only be held exclusively");
+      }
+      for (std::size_t j = 0; j < k; ++j) {
+        if (f.path[j] == l) throw std::invalid_argument(where + "link '" + links_[l].name + "' appears twice in the path");
+      }
+    }
+  }
+  if (num_flows() + flows.size() > std::numeric_limits<FlowId>::max()) {
+    throw std::length_error("add_transfer: too many flows");
+  }
+  const auto task = static_cast<TaskId>(durations_.size());
+  for (const FlowSpec& f : flows) {
+    flow_task_.push_back(task);
+    flow_bytes_.push_back(f.bytes);
+    flow_max_rate_.push_back(f.max_rate_bytes_per_s);
+    path_links_.insert(path_links_.end(), f.path.begin(), f.path.end());
+    path_offsets_.push_back(static_cast<std::uint32_t>(path_links_.size()));
+  }
+  flow_offsets_.push_back(static_cast<FlowId>(flow_task_.size()));
+  task_streams_.insert(task_streams_.end(), streams.begin(), streams.end());
+  stream_offsets_.push_back(static_cast<std::uint32_t>(task_streams_.size()));
+  link_offsets_.push_back(static_cast<std::uint32_t>(task_links_.size()));
+  durations_.push_back(latency);
+  tags_.push_back(tag);
+  is_transfer_.push_back(1);
+  return task;
 }
 
 void TaskGraph::add_dependency(TaskId before, TaskId after) {

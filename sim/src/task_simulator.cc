@@ -1,9 +1,12 @@
 #include "ptsim/sim/task_simulator.h"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
+#include <memory>
 #include <string>
 
+#include "completion_heap.h"
 #include "ptsim/sim/engine.h"
 
 namespace ptsim::sim {
@@ -11,13 +14,17 @@ namespace {
 
 constexpr std::uint32_t kNone = std::numeric_limits<std::uint32_t>::max();
 constexpr std::int32_t kCompletionPriority = 0;
+// Rates are recomputed after every completion and start at the same instant, so flows
+// that start or end together are handled in one batch.
+constexpr std::int32_t kRecomputePriority = 1;
 
 enum class TaskState : std::uint8_t { pending, running, done };
 
 // All run-time state of one simulation, in contiguous arrays indexed by id.
 class Runner {
  public:
-  explicit Runner(const TaskGraph& graph) : g_(graph) {
+  Runner(const TaskGraph& graph, SharingPolicy policy)
+      : g_(graph), completions_(graph.num_flows()) {
     const std::size_t n = g_.num_tasks();
     remaining_deps_.assign(n, 0);
     state_.assign(n, TaskState::pending);
@@ -25,6 +32,15 @@ class Runner {
     timeline_.start.assign(n, Time::zero());
     timeline_.end.assign(n, Time::zero());
     timeline_.stream_busy.assign(g_.num_streams(), Time::zero());
+    timeline_.flow_end.assign(g_.num_flows(), Time::zero());
+    timeline_.link_bytes.assign(g_.num_links(), 0.0);
+    if (g_.num_flows() > 0) {
+      sharing_ = make_bandwidth_sharing(policy, FlowNetwork::of(g_));
+      flows_left_.assign(n, 0);
+      remaining_bytes_.assign(g_.num_flows(), 0.0);
+      rate_.assign(g_.num_flows(), 0.0);
+      rate_since_.assign(g_.num_flows(), Time::zero());
+    }
 
     // Successor lists in CSR form, in dependency insertion order.
     const auto sources = g_.dependency_sources();
@@ -89,7 +105,109 @@ class Runner {
     state_[t] = TaskState::running;
     const Time now = engine_.now();
     timeline_.start[t] = now;
-    engine_.schedule_at(now + g_.duration(t), kCompletionPriority, [this, t] { complete(t); });
+    if (g_.is_transfer(t) && start_flows(t)) return;
+    schedule_completion(t);
+  }
+
+  void schedule_completion(TaskId t) {
+    engine_.schedule_at(engine_.now() + g_.duration(t), kCompletionPriority, [this, t] { complete(t); });
+  }
+
+  // Activates the transfer's flows that have bytes to send; false when there are none.
+  bool start_flows(TaskId t) {
+    const Time now = engine_.now();
+    std::uint32_t left = 0;
+    for (FlowId f : g_.flows_of(t)) {
+      if (g_.flow_bytes(f) > 0) {
+        remaining_bytes_[f] = g_.flow_bytes(f);
+        rate_[f] = 0;
+        rate_since_[f] = now;
+        sharing_->add_flow(f);
+        ++left;
+      } else {
+        timeline_.flow_end[f] = now;
+      }
+    }
+    if (left == 0) return false;  // flows_left_ is empty when the graph has no flows
+    flows_left_[t] = left;
+    request_recompute();
+    return true;
+  }
+
+  void request_recompute() {
+    if (recompute_pending_) return;
+    recompute_pending_ = true;
+    engine_.schedule_at(engine_.now(), kRecomputePriority, [this] { recompute_rates(); });
+  }
+
+  // Applies the sharing model's new rates: bytes sent at the old rate are accounted up to
+  // now, and each flow's completion moves to now + remaining / rate (rounded up to 1 ns).
+  void recompute_rates() {
+    recompute_pending_ = false;
+    sharing_->recompute(changed_);
+    const Time now = engine_.now();
+    for (FlowId f : changed_) {
+      if (rate_[f] > 0) {
+        const double elapsed_s = static_cast<double>((now - rate_since_[f]).count_ns()) / 1e9;
+        remaining_bytes_[f] = std::max(0.0, remaining_bytes_[f] - rate_[f] * elapsed_s);
+      }
+      rate_since_[f] = now;
+      rate_[f] = sharing_->rate_bytes_per_s(f);
+      if (rate_[f] > 0) {
+        completions_.set(f, now + time_to_send(remaining_bytes_[f], rate_[f], now));
+      } else {
+        completions_.erase(f);
+      }
+    }
+    arm_wakeup();
+  }
+
+  static Time time_to_send(double bytes, double rate, Time now) {
+    const double ns = std::ceil(bytes * 1e9 / rate);
+    // 2^63 as a double; anything at or past it does not fit a Time.
+    constexpr double kLimit = 9223372036854775808.0;
+    if (!(ns < kLimit - static_cast<double>(now.count_ns()))) {
+      throw std::out_of_range("simulate: a flow would end beyond the largest representable time");
+    }
+    return Time::ns(static_cast<std::int64_t>(ns));
+  }
+
+  // One engine event stands for the earliest flow completion. Moving it earlier schedules
+  // a new event and leaves the old one stale (its version no longer matches); moving it
+  // later lets the early event fire, find nothing due, and re-arm.
+  void arm_wakeup() {
+    if (completions_.empty()) return;
+    const Time at = completions_.top_time();
+    if (wakeup_armed_ && wakeup_at_ <= at) return;
+    wakeup_armed_ = true;
+    wakeup_at_ = at;
+    const std::uint64_t version = ++wakeup_version_;
+    engine_.schedule_at(at, kCompletionPriority, [this, version] { wake_up(version); });
+  }
+
+  void wake_up(std::uint64_t version) {
+    if (version != wakeup_version_) return;
+    wakeup_armed_ = false;
+    const Time now = engine_.now();
+    bool finished_any = false;
+    while (!completions_.empty() && completions_.top_time() <= now) {
+      const FlowId f = completions_.top();
+      completions_.pop();
+      finish_flow(f);
+      finished_any = true;
+    }
+    if (finished_any) request_recompute();
+    arm_wakeup();
+  }
+
+  void finish_flow(FlowId f) {
+    remaining_bytes_[f] = 0;  // done by definition: rounding may have left a crumb
+    rate_[f] = 0;
+    timeline_.flow_end[f] = engine_.now();
+    for (LinkId l : g_.path_of(f)) timeline_.link_bytes[l] += g_.flow_bytes(f);
+    sharing_->remove_flow(f);
+    const TaskId t = g_.task_of(f);
+    if (--flows_left_[t] == 0) schedule_completion(t);
   }
 
   void complete(TaskId t) {
@@ -100,7 +218,7 @@ class Runner {
     ++finished_;
 
     for (StreamId s : g_.streams_of(t)) {
-      timeline_.stream_busy[s] += g_.duration(t);
+      timeline_.stream_busy[s] += now - timeline_.start[t];
       ++stream_cursor_[s];
     }
     for (auto e = succ_offsets_[t]; e < succ_offsets_[t + 1]; ++e) --remaining_deps_[successors_[e]];
@@ -161,10 +279,25 @@ class Runner {
   std::vector<TaskId> link_holder_;
   std::vector<std::vector<TaskId>> link_waiters_;
   std::size_t finished_ = 0;
+
+  // Transfers: allocated only when the graph has flows.
+  std::unique_ptr<BandwidthSharing> sharing_;
+  std::vector<std::uint32_t> flows_left_;  // per task: flows still sending
+  std::vector<double> remaining_bytes_;    // per flow, as of rate_since_
+  std::vector<double> rate_;               // per flow, bytes/s
+  std::vector<Time> rate_since_;           // per flow: when rate_ took effect
+  std::vector<FlowId> changed_;
+  detail::CompletionHeap completions_;
+  bool recompute_pending_ = false;
+  bool wakeup_armed_ = false;
+  Time wakeup_at_;
+  std::uint64_t wakeup_version_ = 0;
 };
 
 }  // namespace
 
-Timeline simulate(const TaskGraph& graph) { return Runner(graph).run(); }
+Timeline simulate(const TaskGraph& graph, SharingPolicy sharing) {
+  return Runner(graph, sharing).run();
+}
 
 }  // namespace ptsim::sim

@@ -134,7 +134,9 @@ TEST(TaskSimulator, SameGraphGivesIdenticalTimelines) {
   const auto p = g.add_process("rank0");
   const auto link = g.add_link(p, "nvlink");
   for (int i = 0; i < 50; ++i) {
-    const auto s = g.add_stream(p, "s" + std::to_string(i));
+    std::string name = "s";  // not "s" + to_string(i): GCC 12 -Wrestrict false positive
+    name += std::to_string(i);
+    const auto s = g.add_stream(p, name);
     g.add_task(std::span<const StreamId>(&s, 1), std::span<const LinkId>(&link, 1),
                Time::ns(1 + (i * 7) % 13), 0);
   }

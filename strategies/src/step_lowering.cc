@@ -1,10 +1,12 @@
 #include "ptsim/strategies/step_lowering.h"
 
+#include <algorithm>
 #include <array>
+#include <cmath>
 #include <optional>
 #include <string>
 
-#include "ptsim/costmodel/collective_cost.h"
+#include "ptsim/costmodel/collective_algorithms.h"
 #include "ptsim/costmodel/op_cost.h"
 #include "ptsim/strategies/pipeline_schedule.h"
 #include "ptsim/strategies/rank_grid.h"
@@ -13,22 +15,25 @@
 namespace ptsim::strategies {
 namespace {
 
-using costmodel::Collective;
+using costmodel::CollectiveOp;
+using costmodel::CollectivePlan;
 using sim::Time;
 
-// An op with its duration resolved for this scenario.
+// An op with its cost resolved for this scenario: a kernel's duration, or a collective's
+// plan (whose duration depends on what else is on the links; `duration` is its time alone).
 struct TimedOp {
   OpId op;
   bool is_tp_collective;
   Time duration;
+  CollectivePlan plan;
 };
 
+// A representative rank's ports. Capacities are the achievable bandwidth of the port
+// (line rate x the large-message fraction); concurrent flows share them max-min fairly.
 struct Ports {
-  std::array<sim::LinkId, 2> nvlink;   // tx, rx
-  std::array<sim::LinkId, 2> network;  // tx, rx
+  sim::LinkId nvlink_tx, nvlink_rx, net_tx, net_rx, spine_tx, spine_rx;
 };
 
-// The ops of one micro-batch on a stage, with durations resolved for its TP group.
 struct StageOps {
   std::vector<TimedOp> layer_fwd, layer_bwd, emb_fwd, emb_bwd, head_fwd, head_bwd;
 };
@@ -36,17 +41,23 @@ struct StageOps {
 struct StageRuntime {
   StagePlan plan;
   StageOps ops;
-  bool tp_spans_nodes = false;
   sim::StreamId tp_stream = 0;
   sim::StreamId pp_stream = 0;
   sim::StreamId dp_stream = 0;
   Ports ports{};
+  CollectivePlan dp_plan;
+  std::array<CollectivePlan, 2> send_plan;  // forward (to stage + 1), backward (to stage - 1)
 };
 
 class StepLowering {
  public:
   explicit StepLowering(const Scenario& s)
-      : s_(s), shape_(shape_context(s)), grid_(s.layout.tp, s.layout.dp, s.layout.pp) {}
+      : s_(s), shape_(shape_context(s)), grid_(s.layout.tp, s.layout.dp, s.layout.pp) {
+    const auto& gpu = s.cluster.gpu;
+    nvlink_capacity_ = gpu.nvlink_bandwidth_bytes_per_s * gpu.efficiency.nvlink_bandwidth_fraction;
+    net_capacity_ = s.cluster.network_bandwidth_bytes_per_s * gpu.efficiency.network_bandwidth_fraction;
+    spine_capacity_ = net_capacity_ / s.cluster.oversubscription;
+  }
 
   LoweredStep run() {
     const int p = static_cast<int>(s_.layout.pp);
@@ -55,7 +66,7 @@ class StepLowering {
     PipelineHooks hooks;
     hooks.emit_block = [this](int st, std::int64_t mb, Phase ph) { return emit_block(st, mb, ph); };
     hooks.emit_transfer = [this](int from, int to, std::int64_t mb, Phase ph) {
-      return emit_transfer(from, to, mb, ph);
+      return emit_send(from, to, mb, ph);
     };
     hooks.emit_tail = [this](int st, sim::TaskId last) { emit_tail(st, last); };
     lower_pipeline(s_.layout.schedule, p, s_.num_microbatches(), hooks, out_.graph);
@@ -65,38 +76,42 @@ class StepLowering {
   }
 
  private:
-  // TP collectives of stage `stage`'s representative (tp index 0, dp index 0).
-  costmodel::LinkParams tp_link(int stage) const {
-    return costmodel::group_link(s_.cluster, grid_.tp_group(0, stage));
+  bool is_first(int st) const { return st == 0; }
+  bool is_last(int st) const { return st == s_.layout.pp - 1; }
+
+  // The time a plan takes with its links to itself, rounded as the simulator rounds: each
+  // phase's latency plus its slowest flow, ceil(bytes / rate) nanoseconds.
+  Time alone(const CollectivePlan& plan, bool crosses_pods) const {
+    Time total;
+    for (const auto& ph : plan.phases) {
+      double slowest_ns = 0;
+      if (ph.nvlink_bytes > 0) {
+        slowest_ns = std::max(slowest_ns, std::ceil(ph.nvlink_bytes * 1e9 / std::min(ph.nvlink_rate_bytes_per_s, nvlink_capacity_)));
+      }
+      if (ph.network_bytes > 0) {
+        const double cap = crosses_pods ? std::min(net_capacity_, spine_capacity_) : net_capacity_;
+        slowest_ns = std::max(slowest_ns, std::ceil(ph.network_bytes * 1e9 / std::min(ph.network_rate_bytes_per_s, cap)));
+      }
+      total += Time::from_seconds(ph.latency_s) + Time::ns(static_cast<std::int64_t>(slowest_ns));
+    }
+    return total;
   }
 
-  StageOps stage_ops(int stage) const {
-    const auto& m = s_.model;
-    StageOps ops;
-    ops.layer_fwd = timed(layer_forward_ops(m, shape_), stage);
-    ops.layer_bwd = timed(layer_backward_ops(m, shape_), stage);
-    if (is_first(stage)) {
-      ops.emb_fwd = timed(embedding_forward_ops(m, shape_), stage);
-      ops.emb_bwd = timed(embedding_backward_ops(m, shape_), stage);
-    }
-    if (is_last(stage)) {
-      ops.head_fwd = timed(head_forward_ops(m, shape_), stage);
-      ops.head_bwd = timed(head_backward_ops(m, shape_), stage);
-    }
-    return ops;
+  costmodel::GroupShape shape_of(std::span<const int> ranks) const {
+    return costmodel::group_shape(s_.cluster, ranks);
   }
 
-  std::vector<TimedOp> timed(const std::vector<OpStep>& ops, int stage) const {
+  std::vector<TimedOp> timed(const std::vector<OpStep>& ops, const costmodel::GroupShape& tp_shape) const {
     std::vector<TimedOp> out;
     for (const OpStep& op : ops) {
-      double seconds;
+      TimedOp t{op.op, op.is_tp_collective, Time::zero(), {}};
       if (op.is_tp_collective) {
-        seconds = costmodel::collective_time_s(Collective::all_reduce, static_cast<int>(s_.layout.tp),
-                                               op.collective_bytes, tp_link(stage));
+        t.plan = costmodel::plan_collective(CollectiveOp::all_reduce, tp_shape, op.collective_bytes, s_.cluster);
+        t.duration = alone(t.plan, tp_shape.crosses_pods);
       } else {
-        seconds = costmodel::kernel_time_s(op.work, s_.cluster.gpu);
+        t.duration = Time::from_seconds(costmodel::kernel_time_s(op.work, s_.cluster.gpu));
       }
-      out.push_back({op.op, op.is_tp_collective, Time::from_seconds(seconds)});
+      out.push_back(std::move(t));
     }
     return out;
   }
@@ -106,9 +121,6 @@ class StepLowering {
     for (const auto& op : ops) t += op.duration;
     return t;
   }
-
-  bool is_first(int st) const { return st == 0; }
-  bool is_last(int st) const { return st == s_.layout.pp - 1; }
 
   void make_stage(int st) {
     StageRuntime rt;
@@ -121,22 +133,35 @@ class StepLowering {
     rt.tp_stream = g.add_stream(plan.process, "tp-comm");
     rt.pp_stream = g.add_stream(plan.process, "pp-send");
     rt.dp_stream = g.add_stream(plan.process, "dp-comm");
-    rt.ports.nvlink = {g.add_link(plan.process, "nvlink-tx"), g.add_link(plan.process, "nvlink-rx")};
-    rt.ports.network = {g.add_link(plan.process, "net-tx"), g.add_link(plan.process, "net-rx")};
+    rt.ports.nvlink_tx = g.add_link(plan.process, "nvlink-tx", nvlink_capacity_);
+    rt.ports.nvlink_rx = g.add_link(plan.process, "nvlink-rx", nvlink_capacity_);
+    rt.ports.net_tx = g.add_link(plan.process, "net-tx", net_capacity_);
+    rt.ports.net_rx = g.add_link(plan.process, "net-rx", net_capacity_);
+    rt.ports.spine_tx = g.add_link(plan.process, "spine-tx", spine_capacity_);
+    rt.ports.spine_rx = g.add_link(plan.process, "spine-rx", spine_capacity_);
 
     const std::int64_t per_stage = s_.model.num_layers / s_.layout.pp;
     plan.first_layer = st * per_stage;
     plan.num_layers = per_stage;
 
-    rt.ops = stage_ops(st);
-    rt.tp_spans_nodes = costmodel::group_spans_nodes(s_.cluster, grid_.tp_group(0, st));
+    const auto& m = s_.model;
+    const auto tp_shape = shape_of(grid_.tp_group(0, st));
+    rt.ops.layer_fwd = timed(layer_forward_ops(m, shape_), tp_shape);
+    rt.ops.layer_bwd = timed(layer_backward_ops(m, shape_), tp_shape);
+    if (is_first(st)) {
+      rt.ops.emb_fwd = timed(embedding_forward_ops(m, shape_), tp_shape);
+      rt.ops.emb_bwd = timed(embedding_backward_ops(m, shape_), tp_shape);
+    }
+    if (is_last(st)) {
+      rt.ops.head_fwd = timed(head_forward_ops(m, shape_), tp_shape);
+      rt.ops.head_bwd = timed(head_backward_ops(m, shape_), tp_shape);
+    }
     const bool recompute = s_.layout.recompute == Recompute::full;
     plan.forward = sum(rt.ops.layer_fwd) * per_stage + sum(rt.ops.emb_fwd) + sum(rt.ops.head_fwd);
     plan.backward = (sum(rt.ops.layer_bwd) + (recompute ? sum(rt.ops.layer_fwd) : Time::zero())) * per_stage +
                     sum(rt.ops.emb_bwd) + sum(rt.ops.head_bwd);
 
     // Parameters held by one GPU of this stage.
-    const auto& m = s_.model;
     const std::int64_t tp = s_.layout.tp;
     plan.parameters = static_cast<double>(per_stage) * layer_parameters(m, tp);
     if (is_first(st)) plan.parameters += embedding_parameters(m, s_.training.seq_length, tp);
@@ -147,104 +172,139 @@ class StepLowering {
     }
 
     // Pipeline transfers: one micro-batch's hidden activations (or their gradients).
+    const auto act_dtype = s_.training.precision == costmodel::Dtype::fp8 ? costmodel::Dtype::bf16 : s_.training.precision;
     const double act_bytes = static_cast<double>(shape_.micro_batch * shape_.seq_length * m.hidden_size) *
-                             costmodel::bytes_per_element(s_.training.precision == costmodel::Dtype::fp8
-                                                              ? costmodel::Dtype::bf16
-                                                              : s_.training.precision);
-    auto p2p = [&](int to) {
+                             costmodel::bytes_per_element(act_dtype);
+    for (int dir = 0; dir < 2; ++dir) {
+      const int to = dir == 0 ? st + 1 : st - 1;
+      if (to < 0 || to >= s_.layout.pp) continue;
       const std::array<int, 2> pair{plan.rank, grid_.rank(0, 0, to)};
-      return Time::from_seconds(costmodel::collective_time_s(
-          Collective::send_recv, 2, act_bytes, costmodel::group_link(s_.cluster, pair)));
-    };
-    if (!is_last(st)) plan.send_forward = p2p(st + 1);
-    if (!is_first(st)) plan.send_backward = p2p(st - 1);
+      const auto shape = shape_of(pair);
+      rt.send_plan[static_cast<std::size_t>(dir)] =
+          costmodel::plan_collective(CollectiveOp::send_recv, shape, act_bytes, s_.cluster);
+      (dir == 0 ? plan.send_forward : plan.send_backward) = alone(rt.send_plan[static_cast<std::size_t>(dir)], shape.crosses_pods);
+    }
 
     const double grad_bytes = plan.parameters * (s_.training.grad_reduce_in_fp32
                                                       ? 4.0
                                                       : costmodel::bytes_per_element(s_.training.precision));
     if (s_.layout.dp > 1) {
-      const auto group = grid_.dp_group(0, st);
-      plan.dp_all_reduce = Time::from_seconds(costmodel::collective_time_s(
-          Collective::all_reduce, static_cast<int>(s_.layout.dp), grad_bytes,
-          costmodel::group_link(s_.cluster, group)));
+      const auto shape = shape_of(grid_.dp_group(0, st));
+      rt.dp_plan = costmodel::plan_collective(CollectiveOp::all_reduce, shape, grad_bytes, s_.cluster);
+      plan.dp_all_reduce = alone(rt.dp_plan, shape.crosses_pods);
     }
     costmodel::KernelWork adam{costmodel::OpClass::memory, s_.training.precision, 0,
                                plan.parameters * optimizer_bytes_per_parameter(s_.training.precision), 1};
     plan.optimizer = Time::from_seconds(costmodel::kernel_time_s(adam, s_.cluster.gpu));
-    stages_.push_back(rt);
+    stages_.push_back(std::move(rt));
   }
 
-  const std::array<sim::LinkId, 2>& ports_for(const StageRuntime& rt, bool spans_nodes) const {
-    return spans_nodes ? rt.ports.network : rt.ports.nvlink;
-  }
-
-  sim::TaskId add(const StageRuntime& rt, const TimedOp& op, TaskKind kind, std::int32_t layer,
-                  std::int64_t mb, bool tp_spans_nodes) {
+  // A collective of the representative rank as one transfer task per phase, chained: its
+  // share of the traffic leaves on its tx ports and arrives on its rx ports (its peers,
+  // identical by symmetry, do the same on their own ports).
+  std::pair<sim::TaskId, sim::TaskId> emit_collective(const StageRuntime& rt, const CollectivePlan& plan,
+                                                      sim::StreamId stream, TaskKind kind, const TaskLabel& label,
+                                                      bool crosses_pods) {
     auto& g = out_.graph;
-    sim::TaskId id;
-    if (op.is_tp_collective) {
-      const auto& ports = ports_for(rt, tp_spans_nodes);
-      id = g.add_task(std::span<const sim::StreamId>(&rt.tp_stream, 1), ports, op.duration,
-                      static_cast<std::uint32_t>(TaskKind::comm_tp));
-      out_.labels.push_back({op.op, TaskKind::comm_tp, layer, static_cast<std::int32_t>(mb), -1});
-    } else {
-      id = g.add_task(rt.plan.compute_stream, op.duration, static_cast<std::uint32_t>(kind));
-      out_.labels.push_back({op.op, kind, layer, static_cast<std::int32_t>(mb), -1});
+    std::optional<sim::TaskId> first;
+    sim::TaskId last = 0;
+    std::vector<sim::FlowSpec> flows;
+    for (const auto& ph : plan.phases) {
+      flows.clear();
+      if (ph.nvlink_bytes > 0) {
+        flows.push_back({{rt.ports.nvlink_tx}, ph.nvlink_bytes, ph.nvlink_rate_bytes_per_s});
+        flows.push_back({{rt.ports.nvlink_rx}, ph.nvlink_bytes, ph.nvlink_rate_bytes_per_s});
+      }
+      if (ph.network_bytes > 0) {
+        std::vector<sim::LinkId> tx{rt.ports.net_tx}, rx{rt.ports.net_rx};
+        if (crosses_pods) {
+          tx.push_back(rt.ports.spine_tx);
+          rx.push_back(rt.ports.spine_rx);
+        }
+        flows.push_back({tx, ph.network_bytes, ph.network_rate_bytes_per_s});
+        flows.push_back({rx, ph.network_bytes, ph.network_rate_bytes_per_s});
+      }
+      const sim::TaskId id = g.add_transfer(stream, flows, Time::from_seconds(ph.latency_s), static_cast<std::uint32_t>(kind));
+      out_.labels.push_back(label);
+      if (first) g.add_dependency(last, id);
+      if (!first) first = id;
+      last = id;
     }
-    return id;
+    if (!first) {  // a group of one: nothing to move
+      const sim::TaskId id = g.add_task(stream, Time::zero(), static_cast<std::uint32_t>(kind));
+      out_.labels.push_back(label);
+      first = last = id;
+    }
+    return {*first, last};
   }
 
   // Appends `ops` as a chain, each task after the previous one.
   void chain(const StageRuntime& rt, const std::vector<TimedOp>& ops, TaskKind kind, std::int32_t layer,
-             std::int64_t mb, bool tp_spans_nodes, std::optional<sim::TaskId>& prev, BlockTasks& block) {
+             std::int64_t mb, std::optional<sim::TaskId>& prev, BlockTasks& block) {
+    const bool crosses_pods = shape_of(grid_.tp_group(0, rt.plan.stage)).crosses_pods;
     for (const TimedOp& op : ops) {
-      const sim::TaskId id = add(rt, op, kind, layer, mb, tp_spans_nodes);
-      if (prev) {
-        out_.graph.add_dependency(*prev, id);
+      sim::TaskId head, tail;
+      if (op.is_tp_collective) {
+        std::tie(head, tail) = emit_collective(rt, op.plan, rt.tp_stream, TaskKind::comm_tp,
+                                               {op.op, TaskKind::comm_tp, layer, static_cast<std::int32_t>(mb), -1},
+                                               crosses_pods);
       } else {
-        block.first = id;
+        head = tail = out_.graph.add_task(rt.plan.compute_stream, op.duration, static_cast<std::uint32_t>(kind));
+        out_.labels.push_back({op.op, kind, layer, static_cast<std::int32_t>(mb), -1});
       }
-      prev = id;
-      block.last = id;
+      if (prev) {
+        out_.graph.add_dependency(*prev, head);
+      } else {
+        block.first = head;
+      }
+      prev = tail;
+      block.last = tail;
     }
   }
 
   BlockTasks emit_block(int st, std::int64_t mb, Phase phase) {
     const StageRuntime& rt = stages_[static_cast<std::size_t>(st)];
     const StageOps& ops = rt.ops;
-    const bool tp_spans = rt.tp_spans_nodes;
     std::optional<sim::TaskId> prev;
     BlockTasks block;
     const auto first = static_cast<std::int32_t>(rt.plan.first_layer);
     const auto count = static_cast<std::int32_t>(rt.plan.num_layers);
     if (phase == Phase::forward) {
-      chain(rt, ops.emb_fwd, TaskKind::forward, -1, mb, tp_spans, prev, block);
-      for (std::int32_t l = first; l < first + count; ++l) {
-        chain(rt, ops.layer_fwd, TaskKind::forward, l, mb, tp_spans, prev, block);
-      }
-      chain(rt, ops.head_fwd, TaskKind::forward, -1, mb, tp_spans, prev, block);
+      chain(rt, ops.emb_fwd, TaskKind::forward, -1, mb, prev, block);
+      for (std::int32_t l = first; l < first + count; ++l) chain(rt, ops.layer_fwd, TaskKind::forward, l, mb, prev, block);
+      chain(rt, ops.head_fwd, TaskKind::forward, -1, mb, prev, block);
     } else {
-      chain(rt, ops.head_bwd, TaskKind::backward, -1, mb, tp_spans, prev, block);
+      chain(rt, ops.head_bwd, TaskKind::backward, -1, mb, prev, block);
       for (std::int32_t l = first + count - 1; l >= first; --l) {
-        if (s_.layout.recompute == Recompute::full) {
-          chain(rt, ops.layer_fwd, TaskKind::recompute, l, mb, tp_spans, prev, block);
-        }
-        chain(rt, ops.layer_bwd, TaskKind::backward, l, mb, tp_spans, prev, block);
+        if (s_.layout.recompute == Recompute::full) chain(rt, ops.layer_fwd, TaskKind::recompute, l, mb, prev, block);
+        chain(rt, ops.layer_bwd, TaskKind::backward, l, mb, prev, block);
       }
-      chain(rt, ops.emb_bwd, TaskKind::backward, -1, mb, tp_spans, prev, block);
+      chain(rt, ops.emb_bwd, TaskKind::backward, -1, mb, prev, block);
     }
     return block;
   }
 
-  sim::TaskId emit_transfer(int from, int to, std::int64_t mb, Phase phase) {
+  // A point-to-point transfer is one flow from the sender's tx port to the receiver's rx port.
+  sim::TaskId emit_send(int from, int to, std::int64_t mb, Phase phase) {
     const StageRuntime& src = stages_[static_cast<std::size_t>(from)];
     const StageRuntime& dst = stages_[static_cast<std::size_t>(to)];
-    const std::array<int, 2> pair{src.plan.rank, dst.plan.rank};
-    const bool spans = costmodel::group_spans_nodes(s_.cluster, pair);
-    const std::array<sim::LinkId, 2> links{ports_for(src, spans)[0], ports_for(dst, spans)[1]};
-    const Time duration = phase == Phase::forward ? src.plan.send_forward : src.plan.send_backward;
-    const sim::TaskId id = out_.graph.add_task(std::span<const sim::StreamId>(&src.pp_stream, 1), links,
-                                               duration, static_cast<std::uint32_t>(TaskKind::comm_pp));
+    const CollectivePlan& plan = src.send_plan[phase == Phase::forward ? 0 : 1];
+    const auto& ph = plan.phases.front();
+    sim::FlowSpec flow;
+    if (ph.network_bytes > 0) {
+      const std::array<int, 2> pair{src.plan.rank, dst.plan.rank};
+      flow.path = {src.ports.net_tx, dst.ports.net_rx};
+      if (shape_of(pair).crosses_pods) flow.path = {src.ports.net_tx, src.ports.spine_tx, dst.ports.spine_rx, dst.ports.net_rx};
+      flow.bytes = ph.network_bytes;
+      flow.max_rate_bytes_per_s = ph.network_rate_bytes_per_s;
+    } else {
+      flow.path = {src.ports.nvlink_tx, dst.ports.nvlink_rx};
+      flow.bytes = ph.nvlink_bytes;
+      flow.max_rate_bytes_per_s = ph.nvlink_rate_bytes_per_s;
+    }
+    const sim::TaskId id = out_.graph.add_transfer(src.pp_stream, std::span<const sim::FlowSpec>(&flow, 1),
+                                                   Time::from_seconds(ph.latency_s),
+                                                   static_cast<std::uint32_t>(TaskKind::comm_pp));
     out_.labels.push_back({OpId::pp_send, TaskKind::comm_pp, -1, static_cast<std::int32_t>(mb), to});
     return id;
   }
@@ -254,12 +314,11 @@ class StepLowering {
     auto& g = out_.graph;
     sim::TaskId before_optimizer = last_backward;
     if (s_.layout.dp > 1) {
-      const bool spans = costmodel::group_spans_nodes(s_.cluster, grid_.dp_group(0, st));
-      const sim::TaskId dp = g.add_task(std::span<const sim::StreamId>(&rt.dp_stream, 1), ports_for(rt, spans),
-                                        rt.plan.dp_all_reduce, static_cast<std::uint32_t>(TaskKind::comm_dp));
-      out_.labels.push_back({OpId::dp_all_reduce, TaskKind::comm_dp, -1, -1, -1});
-      g.add_dependency(last_backward, dp);
-      before_optimizer = dp;
+      const bool crosses_pods = shape_of(grid_.dp_group(0, st)).crosses_pods;
+      const auto [head, tail] = emit_collective(rt, rt.dp_plan, rt.dp_stream, TaskKind::comm_dp,
+                                                {OpId::dp_all_reduce, TaskKind::comm_dp, -1, -1, -1}, crosses_pods);
+      g.add_dependency(last_backward, head);
+      before_optimizer = tail;
     }
     const sim::TaskId opt = g.add_task(rt.plan.compute_stream, rt.plan.optimizer,
                                        static_cast<std::uint32_t>(TaskKind::optimizer));
@@ -270,6 +329,9 @@ class StepLowering {
   const Scenario& s_;
   ShapeContext shape_;
   RankGrid grid_;
+  double nvlink_capacity_ = 0;
+  double net_capacity_ = 0;
+  double spine_capacity_ = 0;
   std::vector<StageRuntime> stages_;
   LoweredStep out_;
 };

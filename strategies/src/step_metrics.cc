@@ -28,6 +28,9 @@ std::vector<Breakdown> breakdown_per_process(const sim::TaskGraph& graph, const 
     touched.clear();
     for (sim::StreamId s : graph.streams_of(t)) touched.push_back(graph.stream(s).process);
     for (sim::LinkId l : graph.links_of(t)) touched.push_back(graph.link(l).process);
+    for (sim::FlowId f : graph.flows_of(t)) {
+      for (sim::LinkId l : graph.path_of(f)) touched.push_back(graph.link(l).process);
+    }
     std::sort(touched.begin(), touched.end());
     touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
     const auto kind = static_cast<TaskKind>(graph.tag(t));

@@ -7,6 +7,7 @@
 // docs/network.md).
 #pragma once
 
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -21,7 +22,8 @@ std::string_view to_string(CollectiveOp op);
 std::string_view to_string(Algorithm a);
 bool parse_collective_op(std::string_view name, CollectiveOp& out);
 
-// Where a group's ranks sit: `ranks_per_domain` GPUs in each of `domains` NVLink domains.
+// Where a group's ranks sit: up to `ranks_per_domain` GPUs in each of `domains` NVLink
+// domains (the busiest domain's count when they are uneven).
 struct GroupShape {
   int ranks = 1;
   int ranks_per_domain = 1;
@@ -50,6 +52,9 @@ struct CollectivePlan {
 // `bytes` follows nccl-tests: the full buffer (the all-gather result, the reduce-scatter
 // input, the all-reduce buffer). A group of one rank costs nothing.
 CollectivePlan plan_collective(CollectiveOp op, const GroupShape& shape, double bytes, const ClusterSpec& cluster);
+
+// The shape of a group of global ranks on a cluster.
+GroupShape group_shape(const ClusterSpec& cluster, std::span<const int> ranks);
 
 // nccl-tests' bus-bandwidth factor (doc/PERFORMANCE.md): busbw = algbw * factor.
 double bus_bandwidth_factor(CollectiveOp op, int ranks);

@@ -3,9 +3,13 @@
 // run (communication), and wait for their dependencies. Streams and links belong to a
 // process (a rank, in ptsim's use). The graph knows nothing of what a task means: callers
 // tag tasks with an opaque integer and keep their own side tables for names.
+// A transfer task instead moves flows of bytes over paths of links with a capacity; how
+// long it takes depends on the flows sharing those links (see bandwidth_sharing.h). Flows
+// and paths live in flat arrays: flow ids are dense, a task's flows are consecutive.
 #pragma once
 
 #include <cstdint>
+#include <ranges>
 #include <span>
 #include <string>
 #include <vector>
@@ -18,6 +22,7 @@ using ProcessId = std::uint32_t;
 using StreamId = std::uint32_t;
 using LinkId = std::uint32_t;
 using TaskId = std::uint32_t;
+using FlowId = std::uint32_t;
 
 struct Process {
   std::string name;
@@ -33,11 +38,22 @@ struct Link {
   std::string name;
 };
 
+// One flow of a transfer: `bytes` sent along `path` (each link once, each with capacity
+// > 0), never faster than `max_rate_bytes_per_s` (0 = no cap). An empty path is allowed
+// only with a cap or with 0 bytes (a local copy at a fixed rate, or a no-op).
+struct FlowSpec {
+  std::vector<LinkId> path;
+  double bytes = 0;
+  double max_rate_bytes_per_s = 0;
+};
+
 class TaskGraph {
  public:
   ProcessId add_process(std::string name);
   StreamId add_stream(ProcessId process, std::string name);
-  LinkId add_link(ProcessId owner, std::string name);
+  // A link with `capacity_bytes_per_s` (finite, >= 0). A link of capacity 0 can only be
+  // held exclusively (add_task); flows need capacity > 0.
+  LinkId add_link(ProcessId owner, std::string name, double capacity_bytes_per_s = 0);
 
   // A task occupies every stream in `streams` (at least one) and every link in `links`
   // for `duration`. It may start once all its dependencies have finished, it is the
@@ -47,6 +63,18 @@ class TaskGraph {
   TaskId add_task(StreamId stream, Time duration, std::uint32_t tag) {
     return add_task(std::span<const StreamId>(&stream, 1), {}, duration, tag);
   }
+  // A transfer occupies every stream in `streams` (at least one) and starts under the same
+  // rules as any task (it holds no exclusive link). On start all its flows begin at once;
+  // it ends `latency` after its last flow has delivered its last byte, so with no flows
+  // or only 0-byte flows it takes exactly `latency`. Throws std::invalid_argument for a
+  // bad FlowSpec (a link without capacity, a repeated link, bytes or cap negative or not
+  // finite) and std::out_of_range for unknown ids; the graph is unchanged on throw.
+  TaskId add_transfer(std::span<const StreamId> streams, std::span<const FlowSpec> flows,
+                      Time latency, std::uint32_t tag);
+  TaskId add_transfer(StreamId stream, std::span<const FlowSpec> flows, Time latency,
+                      std::uint32_t tag) {
+    return add_transfer(std::span<const StreamId>(&stream, 1), flows, latency, tag);
+  }
   void add_dependency(TaskId before, TaskId after);
 
   std::size_t num_processes() const { return processes_.size(); }
@@ -54,14 +82,36 @@ class TaskGraph {
   std::size_t num_links() const { return links_.size(); }
   std::size_t num_tasks() const { return durations_.size(); }
   std::size_t num_dependencies() const { return dep_before_.size(); }
+  std::size_t num_flows() const { return flow_task_.size(); }
 
   const Process& process(ProcessId id) const { return processes_.at(id); }
   const Stream& stream(StreamId id) const { return streams_.at(id); }
   const Link& link(LinkId id) const { return links_.at(id); }
+  double capacity_bytes_per_s(LinkId id) const { return link_capacity_.at(id); }
+  // A task's fixed duration; for a transfer, its latency (the time its flows take is
+  // known only once simulated: Timeline::end - Timeline::start).
   Time duration(TaskId task) const { return durations_[task]; }
+  bool is_transfer(TaskId task) const { return is_transfer_[task] != 0; }
   std::uint32_t tag(TaskId task) const { return tags_[task]; }
   std::span<const StreamId> streams_of(TaskId task) const;
   std::span<const LinkId> links_of(TaskId task) const;
+  // A transfer's flows, as a range of consecutive ids (empty for other tasks).
+  std::ranges::iota_view<FlowId, FlowId> flows_of(TaskId task) const {
+    return {flow_offsets_[task], flow_offsets_[task + 1]};
+  }
+  TaskId task_of(FlowId flow) const { return flow_task_[flow]; }
+  double flow_bytes(FlowId flow) const { return flow_bytes_[flow]; }
+  double flow_max_rate_bytes_per_s(FlowId flow) const { return flow_max_rate_[flow]; }
+  std::span<const LinkId> path_of(FlowId flow) const {
+    const auto begin = path_offsets_[flow];
+    return {path_links_.data() + begin, path_offsets_[flow + 1] - begin};
+  }
+  // Whole arrays, for simulators: per link capacity, per flow cap, and every path as
+  // path_links()[path_offsets()[f] .. path_offsets()[f + 1]).
+  std::span<const double> link_capacities() const { return link_capacity_; }
+  std::span<const double> flow_max_rates() const { return flow_max_rate_; }
+  std::span<const std::uint32_t> path_offsets() const { return path_offsets_; }
+  std::span<const LinkId> path_links() const { return path_links_; }
   // Dependencies in insertion order, as parallel arrays.
   std::span<const TaskId> dependency_sources() const { return dep_before_; }
   std::span<const TaskId> dependency_targets() const { return dep_after_; }
@@ -70,13 +120,22 @@ class TaskGraph {
   std::vector<Process> processes_;
   std::vector<Stream> streams_;
   std::vector<Link> links_;
+  std::vector<double> link_capacity_;
   std::vector<Time> durations_;
   std::vector<std::uint32_t> tags_;
+  std::vector<std::uint8_t> is_transfer_;
   // Per task, its streams and links as ranges in flat arrays (offsets_[t]..offsets_[t+1]).
   std::vector<std::uint32_t> stream_offsets_{0};
   std::vector<StreamId> task_streams_;
   std::vector<std::uint32_t> link_offsets_{0};
   std::vector<LinkId> task_links_;
+  // Per task, its flows (flow_offsets_[t]..flow_offsets_[t+1]); per flow, its path.
+  std::vector<FlowId> flow_offsets_{0};
+  std::vector<TaskId> flow_task_;
+  std::vector<double> flow_bytes_;
+  std::vector<double> flow_max_rate_;
+  std::vector<std::uint32_t> path_offsets_{0};
+  std::vector<LinkId> path_links_;
   std::vector<TaskId> dep_before_;
   std::vector<TaskId> dep_after_;
 };

@@ -1,0 +1,351 @@
+#include "ptsim/sim/bandwidth_sharing.h"
+
+#include <algorithm>
+#include <cassert>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+
+namespace ptsim::sim {
+namespace {
+
+constexpr std::uint32_t kNotInHeap = std::numeric_limits<std::uint32_t>::max();
+
+// Rates within one part in 1e12 are the same rate: rounding noise, not a change.
+bool same_rate(double a, double b) {
+  return std::abs(a - b) <= 1e-12 * std::max(std::abs(a), std::abs(b));
+}
+
+}  // namespace
+
+// ---- MaxMinFairSharing ----------------------------------------------------------------
+
+MaxMinFairSharing::MaxMinFairSharing(FlowNetwork network) : net_(network) {
+  const std::size_t links = net_.num_links();
+  const std::size_t flows = net_.num_flows();
+  if (links + flows >= kNotInHeap) throw std::length_error("MaxMinFairSharing: too many links and flows");
+  num_links_ = static_cast<std::uint32_t>(links);
+  members_.resize(links);
+  member_pos_.assign(net_.path_links.size(), 0);
+  active_.assign(flows, 0);
+  rate_.assign(flows, 0.0);
+  link_seen_.assign(links, 0);
+  flow_seen_.assign(flows, 0);
+  link_touched_.assign(links, 0);
+  remaining_capacity_.assign(links, 0.0);
+  unfrozen_.assign(links, 0);
+  heap_pos_.assign(links + flows, kNotInHeap);
+}
+
+void MaxMinFairSharing::add_flow(FlowId flow) {
+  assert(!active_[flow] && "flow added twice");
+  active_[flow] = 1;
+  rate_[flow] = 0;
+  const auto first = net_.path_offsets[flow];
+  const auto path = net_.path(flow);
+  for (std::uint32_t k = 0; k < path.size(); ++k) {
+    auto& on_link = members_[path[k]];
+    member_pos_[first + k] = static_cast<std::uint32_t>(on_link.size());
+    on_link.push_back(Member{flow, first + k});
+  }
+  added_.push_back(flow);
+}
+
+void MaxMinFairSharing::remove_flow(FlowId flow) {
+  assert(active_[flow] && "removing a flow that is not active");
+  active_[flow] = 0;
+  rate_[flow] = 0;
+  const auto first = net_.path_offsets[flow];
+  const auto path = net_.path(flow);
+  for (std::uint32_t k = 0; k < path.size(); ++k) {
+    auto& on_link = members_[path[k]];
+    const std::uint32_t pos = member_pos_[first + k];
+    on_link[pos] = on_link.back();
+    member_pos_[on_link[pos].entry] = pos;
+    on_link.pop_back();
+  }
+  removed_.push_back(flow);
+}
+
+// Visiting a link or flow also readies it for filling: a link starts with its whole
+// capacity shared by all its flows, a capped flow with its cap; heap order comes later.
+void MaxMinFairSharing::visit_link(LinkId link) {
+  if (link_seen_[link] == epoch_) return;
+  link_seen_[link] = epoch_;
+  component_links_.push_back(link);
+  const auto n = static_cast<std::uint32_t>(members_[link].size());
+  unfrozen_[link] = n;
+  remaining_capacity_[link] = net_.link_capacity_bytes_per_s[link];
+  if (n > 0) {
+    heap_pos_[link] = static_cast<std::uint32_t>(heap_.size());
+    heap_.push_back(Level{remaining_capacity_[link] / n, link});
+  }
+}
+
+void MaxMinFairSharing::visit_flow(FlowId flow) {
+  flow_seen_[flow] = epoch_;
+  ++component_size_;
+  const double cap = net_.max_rate_bytes_per_s[flow];
+  if (cap > 0) {
+    heap_pos_[num_links_ + flow] = static_cast<std::uint32_t>(heap_.size());
+    heap_.push_back(Level{cap, num_links_ + flow});
+  }
+  for (LinkId l : net_.path(flow)) visit_link(l);
+}
+
+void MaxMinFairSharing::recompute(std::vector<FlowId>& changed) {
+  changed.clear();
+  if (added_.empty() && removed_.empty()) return;
+  ++epoch_;
+  component_links_.clear();
+  component_size_ = 0;
+  heap_.clear();
+  for (FlowId f : removed_) {
+    for (LinkId l : net_.path(f)) visit_link(l);
+  }
+  for (FlowId f : added_) {
+    if (active_[f] && flow_seen_[f] != epoch_) visit_flow(f);
+  }
+  added_.clear();
+  removed_.clear();
+  // Breadth-first over links: every active flow on a component link joins, with its links.
+  for (std::size_t i = 0; i < component_links_.size(); ++i) {
+    for (const Member& m : members_[component_links_[i]]) {
+      if (flow_seen_[m.flow] != epoch_) visit_flow(m.flow);
+    }
+  }
+  changed_ = &changed;
+  fill();
+  changed_ = nullptr;
+}
+
+// Freezes `flow` at `rate` and reports it if that is a change. Frozen flows are those
+// whose flow_seen_ stamp was moved past this recompute's epoch.
+void MaxMinFairSharing::freeze(FlowId flow, double rate) {
+  flow_seen_[flow] = frozen_epoch_;
+  --component_size_;
+  if (!same_rate(rate, rate_[flow])) {
+    rate_[flow] = rate;
+    changed_->push_back(flow);
+  }
+  if (net_.max_rate_bytes_per_s[flow] > 0) heap_erase(num_links_ + flow);
+  for (LinkId l : net_.path(flow)) {
+    remaining_capacity_[l] -= rate;
+    --unfrozen_[l];
+    if (link_touched_[l] != touch_epoch_) {
+      link_touched_[l] = touch_epoch_;
+      touched_.push_back(l);
+    }
+  }
+}
+
+// Progressive filling: the heap's smallest level is the next bottleneck. Freezing a flow
+// at level x on a link whose share is s >= x leaves that link a share (r - x) / (n - 1)
+// >= s, so levels only rise; the max() with the current level keeps that true under
+// rounding, and keeps every rate > 0.
+void MaxMinFairSharing::fill() {
+  level_ = 0;
+  frozen_epoch_ = ++epoch_;
+  heapify();
+
+  while (!heap_.empty()) {
+    const Level top = heap_.front();
+    heap_erase(top.node);
+    level_ = std::max(level_, top.share);
+    ++touch_epoch_;  // each link touched below is updated once
+    if (top.node >= num_links_) {
+      freeze(top.node - num_links_, top.share);
+    } else {
+      for (const Member& m : members_[top.node]) {
+        if (flow_seen_[m.flow] != frozen_epoch_) freeze(m.flow, level_);
+      }
+    }
+    // Many keys changed (a link shared by many flows was the bottleneck): rebuilding the
+    // heap in O(size) beats one O(log size) update per key.
+    const bool rebuild = touched_.size() * 4 > heap_.size();
+    for (LinkId l : touched_) {
+      if (unfrozen_[l] == 0) {  // all its flows are frozen: it is no longer a candidate
+        if (!rebuild) {
+          heap_erase(l);
+        } else if (heap_pos_[l] != kNotInHeap) {
+          heap_[heap_pos_[l]].share = -1.0;  // dropped by the rebuild below
+        }
+        continue;
+      }
+      const double share = std::max(std::max(remaining_capacity_[l], 0.0) / unfrozen_[l], level_);
+      if (rebuild) {
+        heap_[heap_pos_[l]].share = share;
+      } else {
+        heap_set(l, share);
+      }
+    }
+    touched_.clear();
+    if (rebuild) {
+      std::size_t kept = 0;
+      for (std::size_t i = 0; i < heap_.size(); ++i) {
+        if (heap_[i].share < 0) {
+          heap_pos_[heap_[i].node] = kNotInHeap;
+        } else {
+          heap_[kept] = heap_[i];
+          heap_pos_[heap_[kept].node] = static_cast<std::uint32_t>(kept);
+          ++kept;
+        }
+      }
+      heap_.resize(kept);
+      heapify();
+    }
+  }
+  assert(component_size_ == 0 && "progressive filling left a flow without a rate");
+}
+
+bool MaxMinFairSharing::Level::operator<(const Level& other) const {
+  return share != other.share ? share < other.share : node < other.node;
+}
+
+void MaxMinFairSharing::heap_set(std::uint32_t node, double share) {
+  const std::uint32_t i = heap_pos_[node];
+  if (i == kNotInHeap) {
+    heap_pos_[node] = static_cast<std::uint32_t>(heap_.size());
+    heap_.push_back(Level{share, node});
+    sift_up(heap_.size() - 1);
+    return;
+  }
+  const double old = heap_[i].share;
+  heap_[i].share = share;
+  if (share < old) sift_up(i); else sift_down(i);
+}
+
+void MaxMinFairSharing::heap_erase(std::uint32_t node) {
+  const std::uint32_t i = heap_pos_[node];
+  if (i == kNotInHeap) return;
+  heap_pos_[node] = kNotInHeap;
+  const Level last = heap_.back();
+  heap_.pop_back();
+  if (last.node == node) return;
+  heap_[i] = last;
+  heap_pos_[last.node] = i;
+  sift_up(i);
+  sift_down(heap_pos_[last.node]);
+}
+
+void MaxMinFairSharing::heapify() {
+  for (std::size_t i = heap_.size() / 2; i-- > 0;) sift_down(i);
+}
+
+void MaxMinFairSharing::sift_up(std::size_t i) {
+  const Level moving = heap_[i];
+  while (i > 0) {
+    const std::size_t parent = (i - 1) / 2;
+    if (!(moving < heap_[parent])) break;
+    heap_[i] = heap_[parent];
+    heap_pos_[heap_[i].node] = static_cast<std::uint32_t>(i);
+    i = parent;
+  }
+  heap_[i] = moving;
+  heap_pos_[moving.node] = static_cast<std::uint32_t>(i);
+}
+
+void MaxMinFairSharing::sift_down(std::size_t i) {
+  const Level moving = heap_[i];
+  const std::size_t n = heap_.size();
+  while (true) {
+    std::size_t child = 2 * i + 1;
+    if (child >= n) break;
+    if (child + 1 < n && heap_[child + 1] < heap_[child]) ++child;
+    if (!(heap_[child] < moving)) break;
+    heap_[i] = heap_[child];
+    heap_pos_[heap_[i].node] = static_cast<std::uint32_t>(i);
+    i = child;
+  }
+  heap_[i] = moving;
+  heap_pos_[moving.node] = static_cast<std::uint32_t>(i);
+}
+
+// ---- FifoSharing ----------------------------------------------------------------------
+
+FifoSharing::FifoSharing(FlowNetwork network) : net_(network) {
+  const std::size_t flows = net_.num_flows();
+  queues_.resize(net_.num_links());
+  active_.assign(flows, 0);
+  rate_.assign(flows, 0.0);
+  seen_.assign(flows, 0);
+  solo_rate_.resize(flows);
+  for (FlowId f = 0; f < flows; ++f) {
+    double r = std::numeric_limits<double>::infinity();
+    for (LinkId l : net_.path(f)) r = std::min(r, net_.link_capacity_bytes_per_s[l]);
+    const double cap = net_.max_rate_bytes_per_s[f];
+    if (cap > 0) r = std::min(r, cap);
+    solo_rate_[f] = r;
+  }
+}
+
+void FifoSharing::add_flow(FlowId flow) {
+  assert(!active_[flow] && "flow added twice");
+  active_[flow] = 1;
+  rate_[flow] = 0;
+  added_.push_back(flow);
+}
+
+void FifoSharing::pop_finished(LinkId link) {
+  Queue& q = queues_[link];
+  while (q.head < q.flows.size() && !active_[q.flows[q.head]]) ++q.head;
+  if (q.head == q.flows.size()) {
+    q.flows.clear();
+    q.head = 0;
+  } else if (q.head >= 64 && 2 * q.head >= q.flows.size()) {
+    q.flows.erase(q.flows.begin(), q.flows.begin() + static_cast<std::ptrdiff_t>(q.head));
+    q.head = 0;
+  }
+  if (q.head < q.flows.size()) candidates_.push_back(q.flows[q.head]);
+}
+
+void FifoSharing::remove_flow(FlowId flow) {
+  assert(active_[flow] && "removing a flow that is not active");
+  active_[flow] = 0;
+  rate_[flow] = 0;
+  for (LinkId l : net_.path(flow)) {
+    const Queue& q = queues_[l];
+    if (q.head < q.flows.size() && q.flows[q.head] == flow) pop_finished(l);
+  }
+}
+
+bool FifoSharing::is_head_everywhere(FlowId flow) const {
+  for (LinkId l : net_.path(flow)) {
+    const Queue& q = queues_[l];
+    if (q.flows[q.head] != flow) return false;
+  }
+  return true;
+}
+
+void FifoSharing::recompute(std::vector<FlowId>& changed) {
+  changed.clear();
+  // Flows added together arrive in id order, behind every flow already queued.
+  std::sort(added_.begin(), added_.end());
+  for (FlowId f : added_) {
+    if (!active_[f]) continue;
+    for (LinkId l : net_.path(f)) queues_[l].flows.push_back(f);
+    candidates_.push_back(f);
+  }
+  added_.clear();
+  ++epoch_;
+  for (FlowId f : candidates_) {
+    if (seen_[f] == epoch_) continue;
+    seen_[f] = epoch_;
+    if (!active_[f] || rate_[f] > 0 || !is_head_everywhere(f)) continue;
+    rate_[f] = solo_rate_[f];
+    changed.push_back(f);
+  }
+  candidates_.clear();
+}
+
+std::unique_ptr<BandwidthSharing> make_bandwidth_sharing(SharingPolicy policy, FlowNetwork network) {
+  switch (policy) {
+    case SharingPolicy::max_min:
+      return std::make_unique<MaxMinFairSharing>(network);
+    case SharingPolicy::fifo:
+      return std::make_unique<FifoSharing>(network);
+  }
+  throw std::invalid_argument("make_bandwidth_sharing: unknown policy");
+}
+
+}  // namespace ptsim::sim
