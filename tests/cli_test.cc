@@ -172,3 +172,36 @@ TEST(Cli, TableIsTheDefaultAndSchemaPrints) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(CliCollective, PrintsNcclTestsColumns) {
+  const CommandResult r = run_ptsim("collective --cluster dgx-h100 --nodes 1 --op all_reduce --bytes 1M:8G");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const char* column : {"size", "count", "type", "redop", "time", "algbw", "busbw"}) {
+    EXPECT_NE(r.out.find(column), std::string::npos) << column;
+  }
+  // 1 MiB .. 8 GiB doubling: 14 rows; the largest uses NVLS.
+  std::size_t rows = 0;
+  for (std::size_t pos = 0; (pos = r.out.find("float", pos)) != std::string::npos; ++pos) ++rows;
+  EXPECT_EQ(rows, 14u);
+  EXPECT_NE(r.out.find("nvls/NVLS"), std::string::npos);
+}
+
+TEST(CliCollective, JsonAndBadArguments) {
+  const CommandResult j = run_ptsim("collective --cluster dgx-a100 --nodes 2 --op all_gather --bytes 64M --json");
+  ASSERT_EQ(j.exit_code, 0) << j.err;
+  EXPECT_NE(j.out.find("\"busbw_gb_per_s\""), std::string::npos);
+  EXPECT_NE(j.out.find("\"domains\": 2"), std::string::npos);
+  const CommandResult bad_op = run_ptsim("collective --op allreduce");
+  EXPECT_EQ(bad_op.exit_code, 2);
+  EXPECT_NE(bad_op.err.find("--op: unknown collective 'allreduce'"), std::string::npos) << bad_op.err;
+  const CommandResult bad_size = run_ptsim("collective --bytes 8G:1K");
+  EXPECT_EQ(bad_size.exit_code, 2);
+  EXPECT_NE(bad_size.err.find("--bytes:"), std::string::npos);
+  const CommandResult bad_cluster = run_ptsim("collective --cluster dgx-z");
+  EXPECT_EQ(bad_cluster.exit_code, 2);
+  EXPECT_NE(bad_cluster.err.find("--cluster: unknown node preset 'dgx-z'"), std::string::npos);
+}
+
+}  // namespace

@@ -92,6 +92,9 @@ inline constexpr std::array kPositionEmbeddings = {strategies::PositionEmbedding
                                                    strategies::PositionEmbedding::rope};
 inline constexpr std::array kAttentionKernels = {strategies::AttentionKernel::flash,
                                                  strategies::AttentionKernel::unfused};
+inline constexpr std::array kRankOrders = {strategies::RankOrder::tp_dp_pp, strategies::RankOrder::tp_pp_dp,
+                                           strategies::RankOrder::dp_tp_pp, strategies::RankOrder::dp_pp_tp,
+                                           strategies::RankOrder::pp_tp_dp, strategies::RankOrder::pp_dp_tp};
 inline constexpr std::array kSchedules = {strategies::Schedule::sequential,
                                           strategies::Schedule::gpipe,
                                           strategies::Schedule::one_f_one_b};
@@ -252,6 +255,21 @@ void cluster_fields(V& v, ClusterInput& c) {
             .description = "network bandwidth per GPU per direction (NIC line rate / GPUs per NIC)",
             .presence = required_without_preset, .unit = "Gb/s"},
            c.spec.network_bandwidth_bytes_per_s, NumberRule::positive, gbit_per_s);
+  v.integer({.name = "nvlink_domain_gpus",
+             .description = "GPUs that reach each other over NVLink; default: one node "
+                            "(gpus_per_node); GB200 NVL72: 72",
+             .presence = derived},
+            c.spec.nvlink_domain_gpus, IntRule::positive);
+  v.integer({.name = "pod_gpus",
+             .description = "GPUs in a pod with full bisection bandwidth; default: the whole "
+                            "cluster is one pod",
+             .presence = derived},
+            c.spec.pod_gpus, IntRule::positive);
+  v.number({.name = "oversubscription",
+            .description = "network oversubscription between pods, N for N:1 (Llama 3: 7); "
+                           "at least 1",
+            .unit = "ratio"},
+           c.spec.oversubscription, NumberRule::positive, same_unit);
   v.object({.name = "efficiency",
             .description = "overrides of cluster.gpu.efficiency, applied after gpu; an absent "
                            "field keeps the GPU's value"},
@@ -298,6 +316,10 @@ void layout_fields(V& v, strategies::Layout& l) {
              .unit = "sequences"},
             l.micro_batch_size, IntRule::positive);
   v.enumeration({.name = "schedule", .description = "pipeline schedule"}, l.schedule, kSchedules);
+  v.enumeration({.name = "rank_order",
+                 .description = "how ranks map to GPUs, fastest-varying first (Megatron-LM's "
+                                "default: tp, then dp, then pp); consecutive ranks share a node"},
+                l.rank_order, kRankOrders);
   v.enumeration({.name = "recompute", .description = "activation recomputation"}, l.recompute,
                 kRecomputes);
 }

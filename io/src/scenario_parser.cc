@@ -308,6 +308,20 @@ costmodel::ClusterSpec make_cluster(const ClusterInput& in) {
     }
     spec.num_nodes = static_cast<int>(in.num_nodes);
   }
+  if (spec.oversubscription < 1) {
+    throw InputError("cluster.oversubscription",
+                     fmt::format("{} is below 1 (N means N:1 between pods)", spec.oversubscription));
+  }
+  if (spec.nvlink_domain_gpus > 0 && spec.nvlink_domain_gpus % spec.gpus_per_node != 0) {
+    throw InputError("cluster.nvlink_domain_gpus",
+                     fmt::format("{} is not a multiple of cluster.gpus_per_node {}",
+                                 spec.nvlink_domain_gpus, spec.gpus_per_node));
+  }
+  if (spec.pod_gpus > 0 && spec.pod_gpus % spec.domain_size() != 0) {
+    throw InputError("cluster.pod_gpus",
+                     fmt::format("{} is not a multiple of the NVLink domain size {}", spec.pod_gpus,
+                                 spec.domain_size()));
+  }
   return spec;
 }
 

@@ -813,3 +813,45 @@ TEST(ScenarioSchema, DocsExamplesParse) {
 
 }  // namespace
 }  // namespace ptsim::io
+
+namespace ptsim::io {
+namespace {
+
+TEST(ScenarioParserTopology, PodsOversubscriptionDomainsAndRankOrder) {
+  json doc = preset_scenario();
+  doc["cluster"]["pod_gpus"] = 256;
+  doc["cluster"]["oversubscription"] = 7;
+  doc["layout"]["rank_order"] = "dp-tp-pp";
+  const auto s = parse_scenario(doc);
+  EXPECT_EQ(s.cluster.pod_gpus, 256);
+  EXPECT_DOUBLE_EQ(s.cluster.oversubscription, 7);
+  EXPECT_EQ(s.cluster.domain_size(), 8);
+  EXPECT_EQ(s.layout.rank_order, strategies::RankOrder::dp_tp_pp);
+
+  json nvl = preset_scenario();
+  nvl["cluster"] = json::parse(R"({"preset": "gb200-nvl72", "num_gpus": 1152})");
+  nvl["layout"]["dp"] = 9;
+  nvl["training"]["global_batch_size"] = 1152;
+  const auto g = parse_scenario(nvl);
+  EXPECT_EQ(g.cluster.gpus_per_node, 4);
+  EXPECT_EQ(g.cluster.domain_size(), 72);
+  EXPECT_EQ(g.cluster.gpu.name, "gb200");
+}
+
+TEST(ScenarioParserTopology, BadTopologyValues) {
+  json under = preset_scenario();
+  under["cluster"]["oversubscription"] = 0.5;
+  EXPECT_EQ(message_of(under), "cluster.oversubscription: 0.5 is below 1 (N means N:1 between pods)");
+  json domain = preset_scenario();
+  domain["cluster"]["nvlink_domain_gpus"] = 12;
+  EXPECT_EQ(message_of(domain), "cluster.nvlink_domain_gpus: 12 is not a multiple of cluster.gpus_per_node 8");
+  json pod = preset_scenario();
+  pod["cluster"]["pod_gpus"] = 100;
+  EXPECT_EQ(message_of(pod), "cluster.pod_gpus: 100 is not a multiple of the NVLink domain size 8");
+  json order = preset_scenario();
+  order["layout"]["rank_order"] = "tp-cp-dp-pp";
+  EXPECT_NE(message_of(order).find("layout.rank_order:"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace ptsim::io

@@ -2,6 +2,19 @@
 
 namespace ptsim::strategies {
 
+RankGrid::RankGrid(std::int64_t tp, std::int64_t dp, std::int64_t pp, RankOrder order)
+    : tp_(tp), dp_(dp), pp_(pp), size_{tp, dp, pp} {
+  constexpr std::size_t kTp = 0, kDp = 1, kPp = 2;
+  switch (order) {
+    case RankOrder::tp_dp_pp: order_ = {kTp, kDp, kPp}; break;
+    case RankOrder::tp_pp_dp: order_ = {kTp, kPp, kDp}; break;
+    case RankOrder::dp_tp_pp: order_ = {kDp, kTp, kPp}; break;
+    case RankOrder::dp_pp_tp: order_ = {kDp, kPp, kTp}; break;
+    case RankOrder::pp_tp_dp: order_ = {kPp, kTp, kDp}; break;
+    case RankOrder::pp_dp_tp: order_ = {kPp, kDp, kTp}; break;
+  }
+}
+
 std::vector<int> RankGrid::tp_group(std::int64_t dp_index, std::int64_t pp_index) const {
   std::vector<int> ranks;
   for (std::int64_t t = 0; t < tp_; ++t) ranks.push_back(rank(t, dp_index, pp_index));

@@ -52,7 +52,7 @@ struct StageRuntime {
 class StepLowering {
  public:
   explicit StepLowering(const Scenario& s)
-      : s_(s), shape_(shape_context(s)), grid_(s.layout.tp, s.layout.dp, s.layout.pp) {
+      : s_(s), shape_(shape_context(s)), grid_(s.layout.tp, s.layout.dp, s.layout.pp, s.layout.rank_order) {
     const auto& gpu = s.cluster.gpu;
     nvlink_capacity_ = gpu.nvlink_bandwidth_bytes_per_s * gpu.efficiency.nvlink_bandwidth_fraction;
     net_capacity_ = s.cluster.network_bandwidth_bytes_per_s * gpu.efficiency.network_bandwidth_fraction;

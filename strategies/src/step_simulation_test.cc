@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "ptsim/costmodel/collective_cost.h"
+#include "ptsim/strategies/rank_grid.h"
 #include "ptsim/strategies/step_metrics.h"
 
 namespace ptsim::strategies {
@@ -147,6 +148,32 @@ TEST(StepSimulation, SameScenarioTwiceGivesIdenticalTimelines) {
   const SimulatedStep b = simulate_step(s);
   EXPECT_EQ(a.timeline.start, b.timeline.start);
   EXPECT_EQ(a.timeline.end, b.timeline.end);
+}
+
+}  // namespace
+}  // namespace ptsim::strategies
+
+namespace ptsim::strategies {
+namespace {
+
+TEST(RankGridOrder, FastestDimensionIsConsecutive) {
+  const RankGrid megatron(4, 2, 3);
+  EXPECT_EQ(megatron.tp_group(1, 2), (std::vector<int>{20, 21, 22, 23}));
+  EXPECT_EQ(megatron.dp_group(0, 1), (std::vector<int>{8, 12}));
+  const RankGrid dp_first(4, 2, 3, RankOrder::dp_tp_pp);
+  EXPECT_EQ(dp_first.dp_group(3, 0), (std::vector<int>{6, 7}));
+  EXPECT_EQ(dp_first.tp_group(0, 0), (std::vector<int>{0, 2, 4, 6}));
+}
+
+TEST(RankGridOrder, TensorParallelAcrossNodesIsSlower) {
+  // 2 nodes of 8: TP 8 inside a node (Megatron's order) vs TP 8 spread over both nodes.
+  Scenario inside = small_scenario(Schedule::one_f_one_b, 8, 1, 2, 16);
+  Scenario across = inside;
+  across.layout.rank_order = RankOrder::dp_tp_pp;
+  const auto a = simulate_step(inside).result;
+  const auto b = simulate_step(across).result;
+  EXPECT_GT(b.breakdown.exposed_tp_s, 1.2 * a.breakdown.exposed_tp_s);
+  EXPECT_GT(b.step_time, a.step_time);
 }
 
 }  // namespace

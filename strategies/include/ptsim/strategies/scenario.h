@@ -30,6 +30,10 @@ struct Training {
   bool grad_reduce_in_fp32 = false;
 };
 
+// Which parallel dimension varies fastest over consecutive global ranks (and so stays
+// inside a node): Megatron-LM's default order is tensor, then data, then pipeline.
+enum class RankOrder { tp_dp_pp, tp_pp_dp, dp_tp_pp, dp_pp_tp, pp_tp_dp, pp_dp_tp };
+
 struct Layout {
   std::int64_t dp = 1;
   std::int64_t tp = 1;
@@ -37,6 +41,7 @@ struct Layout {
   std::int64_t micro_batch_size = 1;
   Schedule schedule = Schedule::one_f_one_b;
   Recompute recompute = Recompute::none;
+  RankOrder rank_order = RankOrder::tp_dp_pp;
 
   std::int64_t num_gpus() const { return dp * tp * pp; }
 };
@@ -57,5 +62,6 @@ struct Scenario {
 std::string_view to_string(Schedule s);
 std::string_view to_string(Recompute r);
 std::string_view to_string(AttentionKernel a);
+std::string_view to_string(RankOrder o);
 
 }  // namespace ptsim::strategies
