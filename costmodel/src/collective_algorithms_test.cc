@@ -94,6 +94,28 @@ TEST(CollectiveAlgorithms, OversubscribedPodsSlowCrossPodTraffic) {
   EXPECT_GT(across.time_s, 5 * inside.time_s);
 }
 
+TEST(CollectiveAlgorithms, RingClosedForms) {
+  // Inside one node a large all-reduce on A100 is NCCL's ring in the Simple regime:
+  // exactly 2(n-1)/n S/B + 2(n-1) alpha; all-gather and reduce-scatter (n-1)/n S/B + (n-1) alpha.
+  const ClusterSpec c = node("dgx-a100");
+  const auto& eff = c.gpu.efficiency;
+  const double b = 300e9 * eff.nvlink_bandwidth_fraction, alpha = eff.intra_node_step_latency_s;
+  const double s = 4e9;
+  for (int n : {2, 4, 8}) {
+    const GroupShape shape{n, n, 1, false};
+    const auto ar = plan_collective(CollectiveOp::all_reduce, shape, s, c);
+    EXPECT_EQ(ar.algorithm, Algorithm::ring);
+    EXPECT_DOUBLE_EQ(ar.time_s, alpha * (2 * (n - 1)) + 2.0 * (n - 1) / n * s / b) << n;
+    const auto ag = plan_collective(CollectiveOp::all_gather, shape, s, c);
+    EXPECT_DOUBLE_EQ(ag.time_s, alpha * (n - 1) + (n - 1.0) / n * s / b) << n;
+    const auto rs = plan_collective(CollectiveOp::reduce_scatter, shape, s, c);
+    EXPECT_DOUBLE_EQ(rs.time_s, ag.time_s);
+  }
+  const auto p2p = plan_collective(CollectiveOp::send_recv, {2, 2, 1, false}, s, c);
+  EXPECT_DOUBLE_EQ(p2p.time_s, alpha + s / b);
+  EXPECT_EQ(plan_collective(CollectiveOp::all_reduce, {1, 1, 1, false}, s, c).time_s, 0);
+}
+
 TEST(CollectiveAlgorithms, BusBandwidthFactorsAreNcclTests) {
   EXPECT_DOUBLE_EQ(bus_bandwidth_factor(CollectiveOp::all_reduce, 8), 1.75);
   EXPECT_DOUBLE_EQ(bus_bandwidth_factor(CollectiveOp::all_gather, 8), 0.875);

@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cmath>
 
-#include "ptsim/costmodel/collective_cost.h"
 #include "ptsim/strategies/rank_grid.h"
 #include "ptsim/strategies/step_metrics.h"
 

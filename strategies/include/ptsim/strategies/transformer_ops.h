@@ -8,7 +8,6 @@
 #include <cstdint>
 #include <vector>
 
-#include "ptsim/costmodel/collective_cost.h"
 #include "ptsim/costmodel/op_cost.h"
 #include "ptsim/strategies/model.h"
 #include "ptsim/strategies/scenario.h"
