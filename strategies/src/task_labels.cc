@@ -44,8 +44,14 @@ std::string_view to_string(OpId op) {
 }
 
 std::string task_display_name(const TaskLabel& label) {
+  // Appends piece by piece: `"L" + std::to_string(...)` trips GCC 12's -Wrestrict false
+  // positive (GCC bug 105329).
   std::string name;
-  if (label.layer >= 0) name += "L" + std::to_string(label.layer) + " ";
+  if (label.layer >= 0) {
+    name += 'L';
+    name += std::to_string(label.layer);
+    name += ' ';
+  }
   name += to_string(label.op);
   switch (label.kind) {
     case TaskKind::forward: name += " fwd"; break;
@@ -53,8 +59,14 @@ std::string task_display_name(const TaskLabel& label) {
     case TaskKind::recompute: name += " recompute"; break;
     default: break;
   }
-  if (label.peer_stage >= 0) name += " -> stage " + std::to_string(label.peer_stage);
-  if (label.microbatch >= 0) name += " mb" + std::to_string(label.microbatch);
+  if (label.peer_stage >= 0) {
+    name += " -> stage ";
+    name += std::to_string(label.peer_stage);
+  }
+  if (label.microbatch >= 0) {
+    name += " mb";
+    name += std::to_string(label.microbatch);
+  }
   return name;
 }
 
