@@ -41,7 +41,7 @@ enum class Presence {
   derived,                  // optional; when absent it is computed (the description says how)
 };
 
-enum class IntRule { positive };                            // 1 .. kMaxInteger
+enum class IntRule { positive, non_negative };              // 1 (or 0) .. kMaxInteger
 enum class NumberRule { positive, non_negative, fraction };  // fraction: in (0, 1]
 
 // Every integer is at most this, so products of a few of them cannot overflow int64.
@@ -99,6 +99,7 @@ inline constexpr std::array kSchedules = {strategies::Schedule::sequential,
                                           strategies::Schedule::gpipe,
                                           strategies::Schedule::one_f_one_b};
 inline constexpr std::array kRecomputes = {strategies::Recompute::none,
+                                           strategies::Recompute::selective,
                                            strategies::Recompute::full};
 
 using enum Presence;
@@ -142,6 +143,13 @@ void model_fields(V& v, strategies::TransformerConfig& m) {
   v.boolean({.name = "untie_embeddings_and_output_weights",
              .description = "separate output layer instead of reusing the input embedding"},
             m.untie_embeddings_and_output_weights);
+  v.number({.name = "hidden_dropout",
+            .description = "dropout probability after attention and MLP; below 1 (its masks "
+                           "are kept for backward when > 0)"},
+           m.hidden_dropout, NumberRule::non_negative, same_unit);
+  v.number({.name = "attention_dropout",
+            .description = "dropout probability on attention probabilities; below 1"},
+           m.attention_dropout, NumberRule::non_negative, same_unit);
 }
 
 // `presence` is optional for a GPU's own efficiency (default: ptsim's generic values) and
@@ -296,6 +304,15 @@ void training_fields(V& v, strategies::Training& t) {
              .description = "data-parallel gradient reduction in fp32 instead of the training "
                             "precision"},
             t.grad_reduce_in_fp32);
+  v.number({.name = "runtime_reserved_gib",
+            .description = "memory per GPU not available to tensors: CUDA context, cuBLAS "
+                           "workspaces, NCCL buffers",
+            .unit = "GiB"},
+           t.runtime_reserved_bytes, NumberRule::non_negative, costmodel::units::gib);
+  v.number({.name = "allocator_overhead_fraction",
+            .description = "caching-allocator fragmentation, as a fraction of tensor memory; "
+                           "below 1"},
+           t.allocator_overhead_fraction, NumberRule::non_negative, same_unit);
 }
 
 template <class V>
@@ -320,8 +337,18 @@ void layout_fields(V& v, strategies::Layout& l) {
                  .description = "how ranks map to GPUs, fastest-varying first (Megatron-LM's "
                                 "default: tp, then dp, then pp); consecutive ranks share a node"},
                 l.rank_order, kRankOrders);
-  v.enumeration({.name = "recompute", .description = "activation recomputation"}, l.recompute,
-                kRecomputes);
+  v.enumeration({.name = "recompute",
+                 .description = "activation recomputation: none; selective (attention scores, "
+                                "Korthikanti et al.); full (every layer from its input)"},
+                l.recompute, kRecomputes);
+  v.boolean({.name = "sequence_parallel",
+             .description = "Megatron sequence parallelism: norms and dropout sharded over tp, "
+                            "TP all-reduces become reduce-scatter + all-gather"},
+            l.sequence_parallel);
+  v.integer({.name = "zero_stage",
+             .description = "ZeRO sharding over dp: 0 none, 1 optimizer states (distributed "
+                            "optimizer), 2 + gradients, 3 + parameters (FSDP)"},
+            l.zero_stage, IntRule::non_negative);
 }
 
 template <class V>

@@ -29,7 +29,8 @@ std::string join_path(const std::string& parent, std::string_view name) {
   return parent.empty() ? std::string(name) : parent + "." + std::string(name);
 }
 
-std::int64_t read_positive_integer(const json& j, const std::string& path) {
+std::int64_t read_integer(const json& j, const std::string& path, IntRule rule) {
+  const std::int64_t minimum = rule == IntRule::non_negative ? 0 : 1;
   if (j.is_number_integer()) {
     bool too_large = false;
     std::int64_t value = 0;
@@ -44,9 +45,10 @@ std::int64_t read_positive_integer(const json& j, const std::string& path) {
     if (too_large) {
       throw InputError(path, fmt::format("must be at most {}, got {}", kMaxInteger, j.dump()));
     }
-    if (value >= 1) return value;
+    if (value >= minimum) return value;
   }
-  throw InputError(path, "must be a positive integer, got " + describe_json(j));
+  throw InputError(path, std::string(minimum == 0 ? "must be a non-negative integer" : "must be a positive integer") +
+                             ", got " + describe_json(j));
 }
 
 std::string_view number_rule_text(NumberRule rule) {
@@ -137,11 +139,11 @@ class Reader {
   }
 
   template <class Int>
-  void integer(const Field& f, Int& member, IntRule) {
+  void integer(const Field& f, Int& member, IntRule rule) {
     const json* j = lookup(f);
     if (j == nullptr) return;
     static_assert(std::numeric_limits<Int>::max() >= kMaxInteger);
-    member = static_cast<Int>(read_positive_integer(*j, path_of(f)));
+    member = static_cast<Int>(read_integer(*j, path_of(f), rule));
   }
 
   void number(const Field& f, double& member, NumberRule rule, UnitFn to_si) {
@@ -272,6 +274,10 @@ class Reader {
 };
 
 void check_model(strategies::TransformerConfig& m) {
+  for (const auto& [name, value] : {std::pair{"hidden_dropout", m.hidden_dropout},
+                                    std::pair{"attention_dropout", m.attention_dropout}}) {
+    if (value >= 1) throw InputError(std::string("model.") + name, fmt::format("{} is not below 1", value));
+  }
   if (m.num_query_groups == 0) m.num_query_groups = m.num_attention_heads;
   if (m.ffn_hidden_size == 0) m.ffn_hidden_size = 4 * m.hidden_size;
   if (m.hidden_size % m.num_attention_heads != 0) {
@@ -375,6 +381,17 @@ void check_layout(strategies::Layout& l, const strategies::TransformerConfig& m,
     throw InputError("training.global_batch_size",
                      fmt::format("{} is not divisible by dp ({}) x micro_batch_size ({}) = {}",
                                  t.global_batch_size, l.dp, l.micro_batch_size, per_step));
+  }
+  if (l.zero_stage > 3) {
+    throw InputError("layout.zero_stage", fmt::format("{} is not 0, 1, 2 or 3", l.zero_stage));
+  }
+  if (l.sequence_parallel && t.seq_length % l.tp != 0) {
+    throw InputError("layout.sequence_parallel",
+                     fmt::format("needs training.seq_length {} divisible by tp {}", t.seq_length, l.tp));
+  }
+  if (t.allocator_overhead_fraction >= 1) {
+    throw InputError("training.allocator_overhead_fraction",
+                     fmt::format("{} is not below 1", t.allocator_overhead_fraction));
   }
 }
 

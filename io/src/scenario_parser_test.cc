@@ -471,8 +471,8 @@ TEST(ScenarioParserErrors, UnknownNestedKeysWithSuggestion) {
             "cluster.efficiency.gemm_flop_fraction: unknown field; did you mean "
             "'gemm_flops_fraction'?");
   doc = preset_scenario();
-  doc["layout"]["zero_stage"] = 1;
-  EXPECT_THAT(message_of(doc), HasSubstr("layout.zero_stage: unknown field; expected one of: tp"));
+  doc["layout"]["expert_parallel"] = 1;
+  EXPECT_THAT(message_of(doc), HasSubstr("layout.expert_parallel: unknown field; expected one of: tp"));
 }
 
 TEST(ScenarioParserErrors, UnknownKeyIsReportedBeforeMissingOnes) {

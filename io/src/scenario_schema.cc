@@ -41,8 +41,8 @@ class SchemaWriter {
   }
 
   template <class Int>
-  void integer(const Field& f, Int& member, IntRule) {
-    add(f, {{"type", "integer"}, {"minimum", 1}, {"maximum", kMaxInteger}},
+  void integer(const Field& f, Int& member, IntRule rule) {
+    add(f, {{"type", "integer"}, {"minimum", rule == IntRule::non_negative ? 0 : 1}, {"maximum", kMaxInteger}},
         json(static_cast<std::int64_t>(member)));
   }
 

@@ -37,6 +37,8 @@ TransformerConfig llama3(std::string name, std::int64_t layers, std::int64_t hid
   c.add_bias_linear = false;
   c.position_embedding_type = PositionEmbedding::rope;
   c.untie_embeddings_and_output_weights = true;
+  c.hidden_dropout = 0;
+  c.attention_dropout = 0;
   return c;
 }
 

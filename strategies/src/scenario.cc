@@ -11,7 +11,14 @@ std::string_view to_string(Schedule s) {
   return "?";
 }
 
-std::string_view to_string(Recompute r) { return r == Recompute::none ? "none" : "full"; }
+std::string_view to_string(Recompute r) {
+  switch (r) {
+    case Recompute::none: return "none";
+    case Recompute::selective: return "selective";
+    case Recompute::full: return "full";
+  }
+  return "?";
+}
 
 std::string_view to_string(AttentionKernel a) {
   return a == AttentionKernel::flash ? "flash" : "unfused";

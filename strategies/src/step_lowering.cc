@@ -36,6 +36,7 @@ struct Ports {
 
 struct StageOps {
   std::vector<TimedOp> layer_fwd, layer_bwd, emb_fwd, emb_bwd, head_fwd, head_bwd;
+  std::vector<TimedOp> layer_recompute;  // rerun before each layer's backward (may be empty)
 };
 
 struct StageRuntime {
@@ -106,7 +107,7 @@ class StepLowering {
     for (const OpStep& op : ops) {
       TimedOp t{op.op, op.is_tp_collective, Time::zero(), {}};
       if (op.is_tp_collective) {
-        t.plan = costmodel::plan_collective(CollectiveOp::all_reduce, tp_shape, op.collective_bytes, s_.cluster);
+        t.plan = costmodel::plan_collective(op.collective, tp_shape, op.collective_bytes, s_.cluster);
         t.duration = alone(t.plan, tp_shape.crosses_pods);
       } else {
         t.duration = Time::from_seconds(costmodel::kernel_time_s(op.work, s_.cluster.gpu));
@@ -148,6 +149,10 @@ class StepLowering {
     const auto tp_shape = shape_of(grid_.tp_group(0, st));
     rt.ops.layer_fwd = timed(layer_forward_ops(m, shape_), tp_shape);
     rt.ops.layer_bwd = timed(layer_backward_ops(m, shape_), tp_shape);
+    if (s_.layout.recompute == Recompute::full) rt.ops.layer_recompute = rt.ops.layer_fwd;
+    if (s_.layout.recompute == Recompute::selective) {
+      rt.ops.layer_recompute = timed(attention_core_forward_ops(m, shape_), tp_shape);
+    }
     if (is_first(st)) {
       rt.ops.emb_fwd = timed(embedding_forward_ops(m, shape_), tp_shape);
       rt.ops.emb_bwd = timed(embedding_backward_ops(m, shape_), tp_shape);
@@ -156,20 +161,10 @@ class StepLowering {
       rt.ops.head_fwd = timed(head_forward_ops(m, shape_), tp_shape);
       rt.ops.head_bwd = timed(head_backward_ops(m, shape_), tp_shape);
     }
-    const bool recompute = s_.layout.recompute == Recompute::full;
     plan.forward = sum(rt.ops.layer_fwd) * per_stage + sum(rt.ops.emb_fwd) + sum(rt.ops.head_fwd);
-    plan.backward = (sum(rt.ops.layer_bwd) + (recompute ? sum(rt.ops.layer_fwd) : Time::zero())) * per_stage +
-                    sum(rt.ops.emb_bwd) + sum(rt.ops.head_bwd);
-
-    // Parameters held by one GPU of this stage.
-    const std::int64_t tp = s_.layout.tp;
-    plan.parameters = static_cast<double>(per_stage) * layer_parameters(m, tp);
-    if (is_first(st)) plan.parameters += embedding_parameters(m, s_.training.seq_length, tp);
-    if (is_last(st)) {
-      plan.parameters += final_norm_parameters(m);
-      // An untied head, or the tied embedding's copy when the embedding is on another stage.
-      if (m.untie_embeddings_and_output_weights || !is_first(st)) plan.parameters += lm_head_parameters(m, tp);
-    }
+    plan.backward = (sum(rt.ops.layer_bwd) + sum(rt.ops.layer_recompute)) * per_stage + sum(rt.ops.emb_bwd) +
+                    sum(rt.ops.head_bwd);
+    plan.parameters = stage_parameters(s_, st);
 
     // Pipeline transfers: one micro-batch's hidden activations (or their gradients).
     const auto act_dtype = s_.training.precision == costmodel::Dtype::fp8 ? costmodel::Dtype::bf16 : s_.training.precision;
@@ -276,7 +271,7 @@ class StepLowering {
     } else {
       chain(rt, ops.head_bwd, TaskKind::backward, -1, mb, prev, block);
       for (std::int32_t l = first + count - 1; l >= first; --l) {
-        if (s_.layout.recompute == Recompute::full) chain(rt, ops.layer_fwd, TaskKind::recompute, l, mb, prev, block);
+        chain(rt, ops.layer_recompute, TaskKind::recompute, l, mb, prev, block);
         chain(rt, ops.layer_bwd, TaskKind::backward, l, mb, prev, block);
       }
       chain(rt, ops.emb_bwd, TaskKind::backward, -1, mb, prev, block);

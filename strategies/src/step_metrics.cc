@@ -102,7 +102,15 @@ StepResult compute_step_result(const Scenario& s, const LoweredStep& lowered, co
   const double fwd = model_forward_flops_per_sequence(s.model, s.training.seq_length) *
                      static_cast<double>(s.training.global_batch_size);
   r.model_flops_per_step = 3 * fwd;
-  r.hardware_flops_per_step = r.model_flops_per_step + (s.layout.recompute == Recompute::full ? fwd : 0);
+  // Hardware FLOPs add what recompute reruns: the whole forward (full), or the attention
+  // core's forward (selective; Korthikanti et al. Eq. 8).
+  double rerun = 0;
+  if (s.layout.recompute == Recompute::full) rerun = fwd;
+  if (s.layout.recompute == Recompute::selective) {
+    rerun = attention_forward_flops_per_sequence(s.model, s.training.seq_length) *
+            static_cast<double>(s.training.global_batch_size);
+  }
+  r.hardware_flops_per_step = r.model_flops_per_step + rerun;
   const double gpu_seconds = step_s * static_cast<double>(r.num_gpus);
   const double peak = s.cluster.gpu.peak(s.training.precision);
   if (gpu_seconds > 0) {

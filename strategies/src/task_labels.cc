@@ -36,6 +36,8 @@ std::string_view to_string(OpId op) {
     case OpId::lm_head: return "lm_head";
     case OpId::cross_entropy: return "cross_entropy";
     case OpId::tp_all_reduce: return "tp_all_reduce";
+    case OpId::tp_all_gather: return "tp_all_gather";
+    case OpId::tp_reduce_scatter: return "tp_reduce_scatter";
     case OpId::pp_send: return "pp_send";
     case OpId::dp_all_reduce: return "dp_all_reduce";
     case OpId::optimizer_step: return "optimizer_step";

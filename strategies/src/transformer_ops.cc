@@ -53,13 +53,18 @@ OpStep memory(OpId op, Dtype dt, double bytes, double flops = 0) {
   return s;
 }
 
-OpStep tp_all_reduce(double bytes) {
+OpStep tp_collective(costmodel::CollectiveOp op, double bytes) {
   OpStep s;
-  s.op = OpId::tp_all_reduce;
+  s.op = op == costmodel::CollectiveOp::all_reduce       ? OpId::tp_all_reduce
+         : op == costmodel::CollectiveOp::all_gather     ? OpId::tp_all_gather
+                                                         : OpId::tp_reduce_scatter;
   s.is_tp_collective = true;
+  s.collective = op;
   s.collective_bytes = bytes;
   return s;
 }
+
+OpStep tp_all_reduce(double bytes) { return tp_collective(costmodel::CollectiveOp::all_reduce, bytes); }
 
 // Attention core, forward (passes = 1) or backward.
 void append_attention(std::vector<OpStep>& ops, const Dims& d, const ShapeContext& c, bool forward) {
@@ -109,26 +114,41 @@ void append_attention(std::vector<OpStep>& ops, const Dims& d, const ShapeContex
 
 ShapeContext shape_context(const Scenario& scenario) {
   return ShapeContext{scenario.layout.micro_batch_size, scenario.training.seq_length,
-                      scenario.layout.tp, scenario.training.precision, scenario.training.attention};
+                      scenario.layout.tp, scenario.training.precision, scenario.training.attention,
+                      scenario.layout.sequence_parallel};
 }
 
 std::vector<OpStep> layer_forward_ops(const TransformerConfig& m, const ShapeContext& c) {
   const Dims d = dims(m, c);
   const Dtype dt = c.dtype;
   const double act = d.tokens * d.h * d.e;  // one full hidden activation
+  // With sequence parallelism norms and residuals see s/tp tokens, and the all-reduce
+  // after each row-parallel GEMM becomes reduce-scatter (there) + all-gather (before the
+  // next column-parallel GEMM).
+  const bool sp = c.sequence_parallel && c.tp > 1;
+  const double local = sp ? act / static_cast<double>(c.tp) : act;
+  using costmodel::CollectiveOp;
   std::vector<OpStep> ops;
-  ops.push_back(memory(OpId::input_norm, dt, 2 * act));
+  ops.push_back(memory(OpId::input_norm, dt, 2 * local));
+  if (sp) ops.push_back(tp_collective(CollectiveOp::all_gather, act));
   ops.push_back(gemm(OpId::qkv_proj, dt, d.tokens, d.q_per_rank + 2 * d.kv_per_rank, d.h, d.e, 1));
   append_attention(ops, d, c, true);
   ops.push_back(gemm(OpId::out_proj, dt, d.tokens, d.h, d.q_per_rank, d.e, 1));
-  if (c.tp > 1) ops.push_back(tp_all_reduce(act));
-  ops.push_back(memory(OpId::attn_residual, dt, 3 * act));
-  ops.push_back(memory(OpId::post_attn_norm, dt, 2 * act));
+  if (c.tp > 1) ops.push_back(tp_collective(sp ? CollectiveOp::reduce_scatter : CollectiveOp::all_reduce, act));
+  ops.push_back(memory(OpId::attn_residual, dt, 3 * local));
+  ops.push_back(memory(OpId::post_attn_norm, dt, 2 * local));
+  if (sp) ops.push_back(tp_collective(CollectiveOp::all_gather, act));
   ops.push_back(gemm(OpId::mlp_up, dt, d.tokens, d.up_cols, d.h, d.e, 1));
   ops.push_back(memory(OpId::mlp_activation, dt, (m.swiglu ? 3 : 2) * d.tokens * d.ffn_per_rank * d.e));
   ops.push_back(gemm(OpId::mlp_down, dt, d.tokens, d.h, d.ffn_per_rank, d.e, 1));
-  if (c.tp > 1) ops.push_back(tp_all_reduce(act));
-  ops.push_back(memory(OpId::mlp_residual, dt, 3 * act));
+  if (c.tp > 1) ops.push_back(tp_collective(sp ? CollectiveOp::reduce_scatter : CollectiveOp::all_reduce, act));
+  ops.push_back(memory(OpId::mlp_residual, dt, 3 * local));
+  return ops;
+}
+
+std::vector<OpStep> attention_core_forward_ops(const TransformerConfig& m, const ShapeContext& c) {
+  std::vector<OpStep> ops;
+  append_attention(ops, dims(m, c), c, true);
   return ops;
 }
 
@@ -136,21 +156,28 @@ std::vector<OpStep> layer_backward_ops(const TransformerConfig& m, const ShapeCo
   const Dims d = dims(m, c);
   const Dtype dt = c.dtype;
   const double act = d.tokens * d.h * d.e;
-  std::vector<OpStep> ops;
+  const bool sp = c.sequence_parallel && c.tp > 1;
+  const double local = sp ? act / static_cast<double>(c.tp) : act;
+  using costmodel::CollectiveOp;
   // Megatron's f/g conjugates: the backward all-reduces sit after the column-parallel
-  // GEMMs' input gradients (MLP up, QKV).
-  ops.push_back(memory(OpId::mlp_residual, dt, 2 * act));
+  // GEMMs' input gradients (MLP up, QKV); with sequence parallelism the backward of a
+  // reduce-scatter is an all-gather and vice versa. (Megatron also re-gathers the norm
+  // output for the weight gradients, overlapped with the data-gradient GEMM: not modelled.)
+  std::vector<OpStep> ops;
+  ops.push_back(memory(OpId::mlp_residual, dt, 2 * local));
+  if (sp) ops.push_back(tp_collective(CollectiveOp::all_gather, act));
   ops.push_back(gemm(OpId::mlp_down, dt, d.tokens, d.h, d.ffn_per_rank, d.e, 2));
   ops.push_back(memory(OpId::mlp_activation, dt, (m.swiglu ? 5 : 3) * d.tokens * d.ffn_per_rank * d.e));
   ops.push_back(gemm(OpId::mlp_up, dt, d.tokens, d.up_cols, d.h, d.e, 2));
-  if (c.tp > 1) ops.push_back(tp_all_reduce(act));
-  ops.push_back(memory(OpId::post_attn_norm, dt, 3 * act));
-  ops.push_back(memory(OpId::attn_residual, dt, 2 * act));
+  if (c.tp > 1) ops.push_back(tp_collective(sp ? CollectiveOp::reduce_scatter : CollectiveOp::all_reduce, act));
+  ops.push_back(memory(OpId::post_attn_norm, dt, 3 * local));
+  ops.push_back(memory(OpId::attn_residual, dt, 2 * local));
+  if (sp) ops.push_back(tp_collective(CollectiveOp::all_gather, act));
   ops.push_back(gemm(OpId::out_proj, dt, d.tokens, d.h, d.q_per_rank, d.e, 2));
   append_attention(ops, d, c, false);
   ops.push_back(gemm(OpId::qkv_proj, dt, d.tokens, d.q_per_rank + 2 * d.kv_per_rank, d.h, d.e, 2));
-  if (c.tp > 1) ops.push_back(tp_all_reduce(act));
-  ops.push_back(memory(OpId::input_norm, dt, 3 * act));
+  if (c.tp > 1) ops.push_back(tp_collective(sp ? CollectiveOp::reduce_scatter : CollectiveOp::all_reduce, act));
+  ops.push_back(memory(OpId::input_norm, dt, 3 * local));
   return ops;
 }
 
@@ -161,7 +188,8 @@ std::vector<OpStep> embedding_forward_ops(const TransformerConfig& m, const Shap
   // Vocabulary-parallel lookup (read rows, write activations), plus learned positions.
   const bool learned = m.position_embedding_type == PositionEmbedding::learned_absolute;
   ops.push_back(memory(OpId::embedding, c.dtype, (learned ? 3 : 2) * act));
-  if (c.tp > 1) ops.push_back(tp_all_reduce(act));
+  const bool sp = c.sequence_parallel && c.tp > 1;
+  if (c.tp > 1) ops.push_back(tp_collective(sp ? costmodel::CollectiveOp::reduce_scatter : costmodel::CollectiveOp::all_reduce, act));
   return ops;
 }
 
@@ -174,8 +202,10 @@ std::vector<OpStep> head_forward_ops(const TransformerConfig& m, const ShapeCont
   const Dims d = dims(m, c);
   const double act = d.tokens * d.h * d.e;
   const double v = vocab_per_rank(m, c.tp);
+  const bool sp = c.sequence_parallel && c.tp > 1;
   std::vector<OpStep> ops;
-  ops.push_back(memory(OpId::final_norm, c.dtype, 2 * act));
+  ops.push_back(memory(OpId::final_norm, c.dtype, 2 * (sp ? act / static_cast<double>(c.tp) : act)));
+  if (sp) ops.push_back(tp_collective(costmodel::CollectiveOp::all_gather, act));
   OpStep head = gemm(OpId::lm_head, c.dtype, d.tokens, v, d.h, d.e, 1);
   head.model_flops = 2 * d.tokens * static_cast<double>(m.vocab_size) * d.h / static_cast<double>(c.tp);
   ops.push_back(head);
@@ -195,8 +225,9 @@ std::vector<OpStep> head_backward_ops(const TransformerConfig& m, const ShapeCon
   std::vector<OpStep> ops;
   ops.push_back(memory(OpId::cross_entropy, c.dtype, d.tokens * v * (d.e + 4)));
   ops.push_back(gemm(OpId::lm_head, c.dtype, d.tokens, v, d.h, d.e, 2));
-  if (c.tp > 1) ops.push_back(tp_all_reduce(act));
-  ops.push_back(memory(OpId::final_norm, c.dtype, 3 * act));
+  const bool sp = c.sequence_parallel && c.tp > 1;
+  if (c.tp > 1) ops.push_back(tp_collective(sp ? costmodel::CollectiveOp::reduce_scatter : costmodel::CollectiveOp::all_reduce, act));
+  ops.push_back(memory(OpId::final_norm, c.dtype, 3 * (sp ? act / static_cast<double>(c.tp) : act)));
   return ops;
 }
 
@@ -230,6 +261,21 @@ double lm_head_parameters(const TransformerConfig& m, std::int64_t tp) {
   return vocab_per_rank(m, tp) * static_cast<double>(m.hidden_size);
 }
 
+double stage_parameters(const Scenario& s, int stage) {
+  const auto& m = s.model;
+  const std::int64_t tp = s.layout.tp;
+  const bool first = stage == 0;
+  const bool last = stage == s.layout.pp - 1;
+  double p = static_cast<double>(m.num_layers / s.layout.pp) * layer_parameters(m, tp);
+  if (first) p += embedding_parameters(m, s.training.seq_length, tp);
+  if (last) {
+    p += final_norm_parameters(m);
+    // An untied head, or the tied embedding's copy when the embedding is on another stage.
+    if (m.untie_embeddings_and_output_weights || !first) p += lm_head_parameters(m, tp);
+  }
+  return p;
+}
+
 double total_parameters(const TransformerConfig& m, std::int64_t seq_length) {
   double p = static_cast<double>(m.num_layers) * layer_parameters(m, 1) +
              embedding_parameters(m, seq_length, 1) + final_norm_parameters(m);
@@ -238,12 +284,19 @@ double total_parameters(const TransformerConfig& m, std::int64_t seq_length) {
 }
 
 double model_forward_flops_per_sequence(const TransformerConfig& m, std::int64_t seq_length) {
-  const ShapeContext c{1, seq_length, 1, Dtype::bf16, AttentionKernel::flash};
+  const ShapeContext c{1, seq_length, 1, Dtype::bf16, AttentionKernel::flash, false};
   double flops = 0;
   for (const OpStep& op : layer_forward_ops(m, c)) flops += op.model_flops;
   flops *= static_cast<double>(m.num_layers);
   for (const OpStep& op : head_forward_ops(m, c)) flops += op.model_flops;
   return flops;
+}
+
+double attention_forward_flops_per_sequence(const TransformerConfig& m, std::int64_t seq_length) {
+  const ShapeContext c{1, seq_length, 1, Dtype::bf16, AttentionKernel::flash, false};
+  double flops = 0;
+  for (const OpStep& op : attention_core_forward_ops(m, c)) flops += op.model_flops;
+  return flops * static_cast<double>(m.num_layers);
 }
 
 double optimizer_bytes_per_parameter(costmodel::Dtype precision) {

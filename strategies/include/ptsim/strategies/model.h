@@ -31,6 +31,9 @@ struct TransformerConfig {
   PositionEmbedding position_embedding_type = PositionEmbedding::learned_absolute;
   // Llama keeps a separate LM head; GPT ties it to the input embedding.
   bool untie_embeddings_and_output_weights = false;
+  // Dropout probabilities: with dropout, its masks are kept for backward (GPT: 0.1; Llama: 0).
+  double hidden_dropout = 0.1;
+  double attention_dropout = 0.1;
 
   std::int64_t head_dim() const { return hidden_size / num_attention_heads; }
   std::int64_t kv_channels() const { return num_query_groups * head_dim(); }

@@ -15,7 +15,9 @@
 namespace ptsim::strategies {
 
 enum class Schedule { sequential, gpipe, one_f_one_b };
-enum class Recompute { none, full };
+// none: keep every activation; selective: recompute the attention core (its s x s scores
+// are not kept), Korthikanti et al. 2022; full: keep each layer's input, rerun its forward.
+enum class Recompute { none, selective, full };
 // flash: one fused causal kernel (FlashAttention); unfused: QK^T and AV batched GEMMs with
 // separate scale-mask-softmax and dropout kernels over the full s x s scores (Megatron 2021).
 enum class AttentionKernel { flash, unfused };
@@ -28,6 +30,11 @@ struct Training {
   // Format of the data-parallel gradient all-reduce; Megatron-LM reduces in fp32 when
   // --accumulate-allreduce-grads-in-fp32 is set, in the training precision otherwise.
   bool grad_reduce_in_fp32 = false;
+  // Memory the step cannot use for tensors: the CUDA context, cuBLAS workspaces and NCCL's
+  // buffers (runtime_reserved_bytes), and the caching allocator's fragmentation, as a
+  // fraction of the tensor memory. Estimates, documented in docs/memory.md.
+  double runtime_reserved_bytes = 2.0 * 1024 * 1024 * 1024;
+  double allocator_overhead_fraction = 0.05;
 };
 
 // Which parallel dimension varies fastest over consecutive global ranks (and so stays
@@ -42,6 +49,9 @@ struct Layout {
   Schedule schedule = Schedule::one_f_one_b;
   Recompute recompute = Recompute::none;
   RankOrder rank_order = RankOrder::tp_dp_pp;
+  bool sequence_parallel = false;
+  // 0: replicated; 1: optimizer states sharded over dp; 2: + gradients; 3: + parameters.
+  std::int64_t zero_stage = 0;
 
   std::int64_t num_gpus() const { return dp * tp * pp; }
 };

@@ -40,6 +40,8 @@ enum class OpId : std::uint16_t {
   lm_head,
   cross_entropy,
   tp_all_reduce,
+  tp_all_gather,
+  tp_reduce_scatter,
   pp_send,
   dp_all_reduce,
   optimizer_step,

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "ptsim/costmodel/collective_algorithms.h"
 #include "ptsim/costmodel/op_cost.h"
 #include "ptsim/strategies/model.h"
 #include "ptsim/strategies/scenario.h"
@@ -19,7 +20,8 @@ struct OpStep {
   OpId op = OpId::embedding;
   bool is_tp_collective = false;
   costmodel::KernelWork work;           // kernels
-  double collective_bytes = 0;          // TP all-reduce payload
+  costmodel::CollectiveOp collective = costmodel::CollectiveOp::all_reduce;
+  double collective_bytes = 0;          // TP collective payload (nccl-tests' full buffer)
   double model_flops = 0;               // forward matmul FLOPs counted for MFU (full, non-causal attention)
 };
 
@@ -29,12 +31,17 @@ struct ShapeContext {
   std::int64_t tp = 1;
   costmodel::Dtype dtype = costmodel::Dtype::bf16;
   AttentionKernel attention = AttentionKernel::flash;
+  // Megatron sequence parallelism: norms and residuals work on s/tp tokens, each TP
+  // all-reduce becomes a reduce-scatter and an all-gather.
+  bool sequence_parallel = false;
 };
 
 ShapeContext shape_context(const Scenario& scenario);
 
 std::vector<OpStep> layer_forward_ops(const TransformerConfig& model, const ShapeContext& shape);
 std::vector<OpStep> layer_backward_ops(const TransformerConfig& model, const ShapeContext& shape);
+// The attention core's forward kernels alone: what selective recompute reruns.
+std::vector<OpStep> attention_core_forward_ops(const TransformerConfig& model, const ShapeContext& shape);
 std::vector<OpStep> embedding_forward_ops(const TransformerConfig& model, const ShapeContext& shape);
 std::vector<OpStep> embedding_backward_ops(const TransformerConfig& model, const ShapeContext& shape);
 std::vector<OpStep> head_forward_ops(const TransformerConfig& model, const ShapeContext& shape);
@@ -48,11 +55,16 @@ double embedding_parameters(const TransformerConfig& model, std::int64_t seq_len
 double final_norm_parameters(const TransformerConfig& model);
 double lm_head_parameters(const TransformerConfig& model, std::int64_t tp);
 
+// Parameters one GPU of pipeline stage `stage` holds (before any ZeRO sharding).
+double stage_parameters(const Scenario& scenario, int stage);
+
 // Whole-model parameter count, each tensor once (tied embeddings counted once).
 double total_parameters(const TransformerConfig& model, std::int64_t seq_length);
 
 // Forward model FLOPs of one sequence through the whole model (all TP ranks together).
 double model_forward_flops_per_sequence(const TransformerConfig& model, std::int64_t seq_length);
+// The attention cores' share of it (Q K^T and P V over every layer).
+double attention_forward_flops_per_sequence(const TransformerConfig& model, std::int64_t seq_length);
 
 // Bytes the optimizer (Adam with fp32 master weights, moments and gradients) reads and
 // writes per local parameter.
