@@ -1,6 +1,7 @@
 // ptsim: the command-line front end. Parses arguments (CLI11), reads the scenario through
 // io/, runs strategies/, prints through io/. Exit codes: 0 success, 1 internal error,
-// 2 bad input (scenario, arguments, unwritable output).
+// 2 bad input (scenario, arguments, unwritable output), 3 the layout does not fit in memory
+// (the step is still simulated and reported, flagged as not fitting).
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
@@ -24,6 +25,7 @@ namespace {
 constexpr int kExitOk = 0;
 constexpr int kExitInternal = 1;
 constexpr int kExitBadInput = 2;
+constexpr int kExitDoesNotFit = 3;
 
 struct SimulateOptions {
   std::string scenario;
@@ -56,6 +58,12 @@ int run_simulate(const SimulateOptions& opt) {
   } else {
     std::cout << ptsim::io::step_report_table(scenario, step.result);
     if (!opt.trace.empty()) std::cout << fmt::format("  {:<22}{}\n", "trace", opt.trace);
+  }
+  if (!step.result.memory.fits) {
+    std::cerr << fmt::format("ptsim: error: layout does not fit: stage {} needs {:.1f} GiB per GPU, the GPU has {:.1f} GiB\n",
+                             step.result.memory.peak_stage, step.result.memory.peak_bytes / (1024.0 * 1024 * 1024),
+                             step.result.memory.capacity_bytes / (1024.0 * 1024 * 1024));
+    return kExitDoesNotFit;
   }
   return kExitOk;
 }

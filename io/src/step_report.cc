@@ -32,6 +32,31 @@ std::string count(double x) {
   return fmt::format("{:.0f}", x);
 }
 
+json memory_kinds_json(const strategies::MemoryByKind& k) {
+  return json{{"parameters", k.parameters},           {"gradients", k.gradients},
+              {"optimizer_states", k.optimizer_states}, {"activations", k.activations},
+              {"logits", k.logits},                   {"runtime_reserved", k.runtime_reserved},
+              {"allocator_overhead", k.allocator_overhead}};
+}
+
+json memory_json(const strategies::MemoryReport& m) {
+  json stages = json::array();
+  for (const auto& st : m.stages) {
+    stages.push_back({{"stage", st.stage},
+                      {"total_bytes", st.bytes.total()},
+                      {"microbatches_in_flight", st.microbatches_in_flight},
+                      {"activation_bytes_per_microbatch", st.activation_bytes_per_microbatch},
+                      {"by_kind_bytes", memory_kinds_json(st.bytes)}});
+  }
+  return json{{"peak_bytes", m.peak_bytes},
+              {"peak_stage", m.peak_stage},
+              {"capacity_bytes", m.capacity_bytes},
+              {"fits", m.fits},
+              {"stages", stages}};
+}
+
+std::string gib(double bytes) { return fmt::format("{:.1f} GiB", bytes / (1024.0 * 1024 * 1024)); }
+
 }  // namespace
 
 json step_report_json(const strategies::Scenario& s, const strategies::StepResult& r) {
@@ -54,7 +79,9 @@ json step_report_json(const strategies::Scenario& s, const strategies::StepResul
                   {"micro_batch_size", s.layout.micro_batch_size},
                   {"num_microbatches", r.num_microbatches},
                   {"schedule", std::string(strategies::to_string(s.layout.schedule))},
-                  {"recompute", std::string(strategies::to_string(s.layout.recompute))}}},
+                  {"recompute", std::string(strategies::to_string(s.layout.recompute))},
+                  {"sequence_parallel", s.layout.sequence_parallel},
+                  {"zero_stage", s.layout.zero_stage}}},
       {"step_time_s", r.step_time.seconds()},
       {"step_time_ns", r.step_time.count_ns()},
       {"tokens_per_step", r.tokens_per_step},
@@ -70,6 +97,7 @@ json step_report_json(const strategies::Scenario& s, const strategies::StepResul
       {"breakdown_s", breakdown_json(r.breakdown)},
       {"breakdown_stage", r.breakdown_stage},
       {"stages", stages},
+      {"memory", memory_json(r.memory)},
       {"events", r.events},
       {"tasks", r.tasks},
       {"simulated_ranks", r.simulated_ranks},
@@ -86,9 +114,11 @@ std::string step_report_table(const strategies::Scenario& s, const strategies::S
                             s.model.num_layers, s.model.hidden_size));
   line("cluster", fmt::format("{} x {} ({} nodes of {})", r.num_gpus, s.cluster.gpu.name, s.cluster.num_nodes,
                               s.cluster.gpus_per_node));
-  line("layout", fmt::format("tp {} x pp {} x dp {}, {} schedule, recompute {}", s.layout.tp, s.layout.pp,
+  line("layout", fmt::format("tp {} x pp {} x dp {}, {} schedule, recompute {}{}{}", s.layout.tp, s.layout.pp,
                              s.layout.dp, strategies::to_string(s.layout.schedule),
-                             strategies::to_string(s.layout.recompute)));
+                             strategies::to_string(s.layout.recompute),
+                             s.layout.sequence_parallel ? ", sequence parallel" : "",
+                             s.layout.zero_stage > 0 ? fmt::format(", ZeRO-{}", s.layout.zero_stage) : ""));
   line("batch", fmt::format("global {} x seq {}, micro-batch {}, {} micro-batches per pipeline",
                             s.training.global_batch_size, s.training.seq_length, s.layout.micro_batch_size,
                             r.num_microbatches));
@@ -112,6 +142,19 @@ std::string step_report_table(const strategies::Scenario& s, const strategies::S
   row("exposed PP comm", b.exposed_pp_s);
   row("exposed DP comm", b.exposed_dp_s);
   row("optimizer", b.optimizer_s);
+  out += "\n";
+  const auto& mem = r.memory;
+  const auto& peak = mem.stages[static_cast<std::size_t>(mem.peak_stage)].bytes;
+  out += fmt::format("  memory per GPU (stage {}, the fullest): {} of {}{}\n", mem.peak_stage, gib(mem.peak_bytes),
+                     gib(mem.capacity_bytes), mem.fits ? "" : "  -- DOES NOT FIT");
+  auto mrow = [&](std::string_view name, double v) { out += fmt::format("    {:<20}{:>12}\n", name, gib(v)); };
+  mrow("parameters", peak.parameters);
+  mrow("gradients", peak.gradients);
+  mrow("optimizer states", peak.optimizer_states);
+  mrow("activations", peak.activations);
+  mrow("logits", peak.logits);
+  mrow("runtime reserved", peak.runtime_reserved);
+  mrow("allocator overhead", peak.allocator_overhead);
   out += "\n";
   line("simulated", fmt::format("{} ranks (one per stage), {} tasks, {} events", r.simulated_ranks, r.tasks,
                                 r.events));

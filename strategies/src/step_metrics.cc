@@ -139,6 +139,7 @@ StepResult compute_step_result(const Scenario& s, const LoweredStep& lowered, co
     }
     r.stages.push_back(st);
   }
+  r.memory = estimate_memory(s);
   r.events = timeline.events;
   r.tasks = lowered.graph.num_tasks();
   r.simulated_ranks = static_cast<int>(lowered.stages.size());

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "ptsim/sim/time.h"
+#include "ptsim/strategies/memory_model.h"
 
 namespace ptsim::strategies {
 
@@ -57,6 +58,7 @@ struct StepResult {
   Breakdown breakdown;                 // of the busiest stage, `breakdown_stage`
   int breakdown_stage = 0;
   std::vector<StageResult> stages;
+  MemoryReport memory;                 // per GPU; `memory.fits` false: the layout does not fit
   std::uint64_t events = 0;
   std::uint64_t tasks = 0;
   int simulated_ranks = 0;

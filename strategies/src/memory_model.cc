@@ -1,0 +1,123 @@
+#include "ptsim/strategies/memory_model.h"
+
+#include <algorithm>
+
+namespace ptsim::strategies {
+namespace {
+
+using costmodel::Dtype;
+
+double activation_element_bytes(Dtype d) {
+  return costmodel::bytes_per_element(d == Dtype::fp8 ? Dtype::bf16 : d);
+}
+
+}  // namespace
+
+double layer_activation_bytes(const TransformerConfig& m, const ShapeContext& c, Recompute recompute) {
+  const double s = static_cast<double>(c.seq_length);
+  const double b = static_cast<double>(c.micro_batch);
+  const double h = static_cast<double>(m.hidden_size);
+  const double t = static_cast<double>(c.tp);
+  const double a = static_cast<double>(m.num_attention_heads);
+  const double kv = static_cast<double>(m.kv_channels());
+  const double f = static_cast<double>(m.ffn_hidden_size);
+  const double up = (m.swiglu ? 2 : 1) * f;
+  const double e = activation_element_bytes(c.dtype);
+  const bool sp = c.sequence_parallel && c.tp > 1;
+  const double hidden_mask = m.hidden_dropout > 0 ? 1 : 0;  // bytes per element
+  const bool attention_dropout = m.attention_dropout > 0;
+
+  if (recompute == Recompute::full) {
+    // Only the layer's input is kept (sharded over tp with sequence parallelism).
+    return e * s * b * h / (sp ? t : 1);
+  }
+  // Kept by every TP rank in full unless sequence-parallel: both norms' inputs, the QKV
+  // and MLP inputs, the two dropout masks.
+  const double replicated = s * b * h * (2 * e + e + e + 2 * hidden_mask);
+  // Split over tp: Q, K, V, the output projection's input, the MLP activation's input and
+  // output.
+  const double split = s * b * (e * (h + 2 * kv) + e * h + e * up + e * f);
+  // The attention core's own: s x s scores (softmax output, dropout mask and output) when
+  // unfused; flash attention keeps only its log-sum-exp (fp32 per query and head).
+  double scores = 0;
+  if (c.attention == AttentionKernel::unfused) {
+    if (recompute != Recompute::selective) {
+      scores = a * s * s * b * (e + (attention_dropout ? 1 + e : 0));
+    }
+  } else {
+    scores = 4 * a * s * b;
+  }
+  return (sp ? replicated / t : replicated) + split / t + scores / t;
+}
+
+std::int64_t microbatches_in_flight(Schedule schedule, int stage, int num_stages, std::int64_t m) {
+  switch (schedule) {
+    case Schedule::sequential: return 1;
+    case Schedule::gpipe: return m;
+    case Schedule::one_f_one_b: return std::min<std::int64_t>(num_stages - stage, m);
+  }
+  return m;
+}
+
+MemoryReport estimate_memory(const Scenario& sc) {
+  const ShapeContext shape = shape_context(sc);
+  const auto& m = sc.model;
+  const int p = static_cast<int>(sc.layout.pp);
+  const double dp = static_cast<double>(sc.layout.dp);
+  const double t = static_cast<double>(sc.layout.tp);
+  const double e = activation_element_bytes(sc.training.precision);
+  const bool mixed = sc.training.precision != Dtype::fp32 && sc.training.precision != Dtype::tf32;
+  const double weight_bytes = mixed ? 2 : 4;  // fp8 GEMMs cast from bf16 weights
+  const double grad_bytes = (sc.training.grad_reduce_in_fp32 || !mixed) ? 4 : 2;
+  // Adam: fp32 master weights (mixed precision only), first and second moments.
+  const double optimizer_bytes = (mixed ? 4 : 0) + 4 + 4;
+  const auto zero = sc.layout.zero_stage;
+  const double per_layer = layer_activation_bytes(m, shape, sc.layout.recompute);
+  const std::int64_t layers = m.num_layers / sc.layout.pp;
+  const double tokens = static_cast<double>(shape.micro_batch * shape.seq_length);
+  const double h = static_cast<double>(m.hidden_size);
+  const bool sp = shape.sequence_parallel && sc.layout.tp > 1;
+  const double vocab_per_rank = static_cast<double>((m.vocab_size + sc.layout.tp - 1) / sc.layout.tp);
+
+  MemoryReport report;
+  report.capacity_bytes = sc.cluster.gpu.hbm_capacity_bytes;
+  for (int st = 0; st < p; ++st) {
+    StageMemory sm;
+    sm.stage = st;
+    sm.microbatches_in_flight = microbatches_in_flight(sc.layout.schedule, st, p, sc.num_microbatches());
+    const double params = stage_parameters(sc, st);
+    MemoryByKind& k = sm.bytes;
+    k.parameters = params * weight_bytes / (zero >= 3 ? dp : 1);
+    if (zero >= 3) {
+      // FSDP gathers one layer's parameters and prefetches the next.
+      k.parameters += 2 * layer_parameters(m, sc.layout.tp) * weight_bytes;
+    }
+    k.gradients = params * grad_bytes / (zero >= 2 ? dp : 1);
+    k.optimizer_states = params * optimizer_bytes / (zero >= 1 ? dp : 1);
+
+    double per_microbatch = per_layer * static_cast<double>(layers);
+    if (st == 0 && m.hidden_dropout > 0) per_microbatch += tokens * h / (sp ? t : 1);  // embedding dropout mask
+    if (st == p - 1) per_microbatch += 2 * e * tokens * h / (sp ? t : 1);              // final norm input, LM head input
+    sm.activation_bytes_per_microbatch = per_microbatch;
+    k.activations = per_microbatch * static_cast<double>(sm.microbatches_in_flight);
+    if (st == p - 1) {
+      // Logits in the training precision and the loss's fp32 softmax, one micro-batch at a
+      // time except under GPipe, which runs every forward (and loss) before any backward.
+      const double in_flight = sc.layout.schedule == Schedule::gpipe ? static_cast<double>(sm.microbatches_in_flight) : 1;
+      k.logits = tokens * vocab_per_rank * (e + 4) * in_flight;
+    }
+    const double tensors = k.parameters + k.gradients + k.optimizer_states + k.activations + k.logits;
+    k.allocator_overhead = tensors * sc.training.allocator_overhead_fraction;
+    k.runtime_reserved = sc.training.runtime_reserved_bytes;
+    const double total = k.total();
+    if (total > report.peak_bytes) {
+      report.peak_bytes = total;
+      report.peak_stage = st;
+    }
+    report.stages.push_back(sm);
+  }
+  report.fits = report.peak_bytes <= report.capacity_bytes;
+  return report;
+}
+
+}  // namespace ptsim::strategies
