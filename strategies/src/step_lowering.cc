@@ -46,7 +46,10 @@ struct StageRuntime {
   sim::StreamId pp_stream = 0;
   sim::StreamId dp_stream = 0;
   Ports ports{};
-  CollectivePlan dp_plan;
+  CollectivePlan dp_plan;          // ZeRO 0: all-reduce; ZeRO >= 1: reduce-scatter
+  CollectivePlan dp_gather_plan;   // ZeRO >= 1: all-gather of the updated parameters
+  CollectivePlan layer_gather_plan, layer_scatter_plan;  // ZeRO 3: per layer
+  bool dp_crosses_pods = false;
   std::array<CollectivePlan, 2> send_plan;  // forward (to stage + 1), backward (to stage - 1)
 };
 
@@ -180,16 +183,34 @@ class StepLowering {
       (dir == 0 ? plan.send_forward : plan.send_backward) = alone(rt.send_plan[static_cast<std::size_t>(dir)], shape.crosses_pods);
     }
 
-    const double grad_bytes = plan.parameters * (s_.training.grad_reduce_in_fp32
-                                                      ? 4.0
-                                                      : costmodel::bytes_per_element(s_.training.precision));
+    const bool mixed = s_.training.precision != costmodel::Dtype::fp32 && s_.training.precision != costmodel::Dtype::tf32;
+    const double grad_element = s_.training.grad_reduce_in_fp32 ? 4.0 : costmodel::bytes_per_element(act_dtype);
+    const double weight_element = mixed ? 2.0 : 4.0;
+    const auto zero = s_.layout.zero_stage;
+    // ZeRO 3 moves each layer's parameters and gradients inside the blocks; the tail then
+    // handles only the embedding and output layer.
+    const double layer_params = layer_parameters(m, s_.layout.tp);
+    const double tail_params = zero >= 3 ? plan.parameters - static_cast<double>(per_stage) * layer_params : plan.parameters;
     if (s_.layout.dp > 1) {
       const auto shape = shape_of(grid_.dp_group(0, st));
-      rt.dp_plan = costmodel::plan_collective(CollectiveOp::all_reduce, shape, grad_bytes, s_.cluster);
-      plan.dp_all_reduce = alone(rt.dp_plan, shape.crosses_pods);
+      rt.dp_crosses_pods = shape.crosses_pods;
+      if (zero == 0) {
+        rt.dp_plan = costmodel::plan_collective(CollectiveOp::all_reduce, shape, plan.parameters * grad_element, s_.cluster);
+        plan.dp_all_reduce = alone(rt.dp_plan, shape.crosses_pods);
+      } else {
+        rt.dp_plan = costmodel::plan_collective(CollectiveOp::reduce_scatter, shape, tail_params * grad_element, s_.cluster);
+        rt.dp_gather_plan = costmodel::plan_collective(CollectiveOp::all_gather, shape, tail_params * weight_element, s_.cluster);
+        plan.dp_all_reduce = alone(rt.dp_plan, shape.crosses_pods) + alone(rt.dp_gather_plan, shape.crosses_pods);
+      }
+      if (zero >= 3) {
+        rt.layer_gather_plan = costmodel::plan_collective(CollectiveOp::all_gather, shape, layer_params * weight_element, s_.cluster);
+        rt.layer_scatter_plan = costmodel::plan_collective(CollectiveOp::reduce_scatter, shape, layer_params * grad_element, s_.cluster);
+      }
     }
+    // The optimizer updates this GPU's shard: all its parameters, or 1/dp with ZeRO.
+    const double updated = zero >= 1 ? plan.parameters / static_cast<double>(s_.layout.dp) : plan.parameters;
     costmodel::KernelWork adam{costmodel::OpClass::memory, s_.training.precision, 0,
-                               plan.parameters * optimizer_bytes_per_parameter(s_.training.precision), 1};
+                               updated * optimizer_bytes_per_parameter(s_.training.precision), 1};
     plan.optimizer = Time::from_seconds(costmodel::kernel_time_s(adam, s_.cluster.gpu));
     stages_.push_back(std::move(rt));
   }
@@ -233,10 +254,12 @@ class StepLowering {
     return {*first, last};
   }
 
-  // Appends `ops` as a chain, each task after the previous one.
-  void chain(const StageRuntime& rt, const std::vector<TimedOp>& ops, TaskKind kind, std::int32_t layer,
-             std::int64_t mb, std::optional<sim::TaskId>& prev, BlockTasks& block) {
+  // Appends `ops` as a chain, each task after the previous one; returns the first task.
+  std::optional<sim::TaskId> chain(const StageRuntime& rt, const std::vector<TimedOp>& ops, TaskKind kind,
+                                   std::int32_t layer, std::int64_t mb, std::optional<sim::TaskId>& prev,
+                                   BlockTasks& block) {
     const bool crosses_pods = shape_of(grid_.tp_group(0, rt.plan.stage)).crosses_pods;
+    std::optional<sim::TaskId> first;
     for (const TimedOp& op : ops) {
       sim::TaskId head, tail;
       if (op.is_tp_collective) {
@@ -252,27 +275,68 @@ class StepLowering {
       } else {
         block.first = head;
       }
+      if (!first) first = head;
       prev = tail;
       block.last = tail;
     }
+    return first;
+  }
+
+  bool zero3() const { return s_.layout.zero_stage >= 3 && s_.layout.dp > 1; }
+
+  // ZeRO 3: gather layer `l`'s parameters before its first kernel, at most one layer ahead
+  // of the compute (`gate`: the previous layer's first kernel).
+  std::optional<sim::TaskId> gather_layer(const StageRuntime& rt, std::int32_t l, std::int64_t mb,
+                                          std::optional<sim::TaskId> gate) {
+    if (!zero3()) return std::nullopt;
+    const auto [head, tail] = emit_collective(rt, rt.layer_gather_plan, rt.dp_stream, TaskKind::comm_dp,
+                                              {OpId::dp_all_gather, TaskKind::comm_dp, l, static_cast<std::int32_t>(mb), -1},
+                                              rt.dp_crosses_pods);
+    if (gate) out_.graph.add_dependency(*gate, head);
+    return tail;
+  }
+
+  // One layer's kernels, after its gathered parameters when ZeRO 3 shards them.
+  std::optional<sim::TaskId> layer_chain(const StageRuntime& rt, const std::vector<TimedOp>& ops, TaskKind kind,
+                                         std::int32_t l, std::int64_t mb, std::optional<sim::TaskId>& prev,
+                                         BlockTasks& block, std::optional<sim::TaskId> gathered) {
+    const std::optional<sim::TaskId> first = chain(rt, ops, kind, l, mb, prev, block);
+    if (gathered && first) out_.graph.add_dependency(*gathered, *first);
+    return first;
   }
 
   BlockTasks emit_block(int st, std::int64_t mb, Phase phase) {
     const StageRuntime& rt = stages_[static_cast<std::size_t>(st)];
     const StageOps& ops = rt.ops;
     std::optional<sim::TaskId> prev;
+    std::optional<sim::TaskId> gate;  // the previous layer's first kernel
     BlockTasks block;
     const auto first = static_cast<std::int32_t>(rt.plan.first_layer);
     const auto count = static_cast<std::int32_t>(rt.plan.num_layers);
     if (phase == Phase::forward) {
       chain(rt, ops.emb_fwd, TaskKind::forward, -1, mb, prev, block);
-      for (std::int32_t l = first; l < first + count; ++l) chain(rt, ops.layer_fwd, TaskKind::forward, l, mb, prev, block);
+      for (std::int32_t l = first; l < first + count; ++l) {
+        const auto gathered = gather_layer(rt, l, mb, gate);
+        gate = layer_chain(rt, ops.layer_fwd, TaskKind::forward, l, mb, prev, block, gathered);
+      }
       chain(rt, ops.head_fwd, TaskKind::forward, -1, mb, prev, block);
     } else {
       chain(rt, ops.head_bwd, TaskKind::backward, -1, mb, prev, block);
       for (std::int32_t l = first + count - 1; l >= first; --l) {
-        chain(rt, ops.layer_recompute, TaskKind::recompute, l, mb, prev, block);
-        chain(rt, ops.layer_bwd, TaskKind::backward, l, mb, prev, block);
+        // Parameters were freed after the forward (reshard-after-forward): gather again.
+        const auto gathered = gather_layer(rt, l, mb, gate);
+        auto layer_first = layer_chain(rt, ops.layer_recompute, TaskKind::recompute, l, mb, prev, block, gathered);
+        const auto bwd_first = layer_chain(rt, ops.layer_bwd, TaskKind::backward, l, mb, prev, block,
+                                           layer_first ? std::nullopt : gathered);
+        gate = layer_first ? layer_first : bwd_first;
+        if (zero3() && prev) {
+          // Reduce-scatter this layer's gradients once its backward is done, off the critical path.
+          const auto [head, tail] = emit_collective(rt, rt.layer_scatter_plan, rt.dp_stream, TaskKind::comm_dp,
+                                                    {OpId::dp_reduce_scatter, TaskKind::comm_dp, l, static_cast<std::int32_t>(mb), -1},
+                                                    rt.dp_crosses_pods);
+          out_.graph.add_dependency(*prev, head);
+          (void)tail;
+        }
       }
       chain(rt, ops.emb_bwd, TaskKind::backward, -1, mb, prev, block);
     }
@@ -308,10 +372,14 @@ class StepLowering {
     StageRuntime& rt = stages_[static_cast<std::size_t>(st)];
     auto& g = out_.graph;
     sim::TaskId before_optimizer = last_backward;
+    const bool zero = s_.layout.zero_stage >= 1;
     if (s_.layout.dp > 1) {
-      const bool crosses_pods = shape_of(grid_.dp_group(0, st)).crosses_pods;
+      // The gradient reduction waits for the last backward and, on the FIFO dp stream,
+      // for every per-layer reduce-scatter before it.
       const auto [head, tail] = emit_collective(rt, rt.dp_plan, rt.dp_stream, TaskKind::comm_dp,
-                                                {OpId::dp_all_reduce, TaskKind::comm_dp, -1, -1, -1}, crosses_pods);
+                                                {zero ? OpId::dp_reduce_scatter : OpId::dp_all_reduce,
+                                                 TaskKind::comm_dp, -1, -1, -1},
+                                                rt.dp_crosses_pods);
       g.add_dependency(last_backward, head);
       before_optimizer = tail;
     }
@@ -319,6 +387,13 @@ class StepLowering {
                                        static_cast<std::uint32_t>(TaskKind::optimizer));
     out_.labels.push_back({OpId::optimizer_step, TaskKind::optimizer, -1, -1, -1});
     g.add_dependency(before_optimizer, opt);
+    if (zero && s_.layout.dp > 1) {
+      // Distributed optimizer: each rank updated its shard; gather the new parameters.
+      const auto [head, tail] = emit_collective(rt, rt.dp_gather_plan, rt.dp_stream, TaskKind::comm_dp,
+                                                {OpId::dp_all_gather, TaskKind::comm_dp, -1, -1, -1}, rt.dp_crosses_pods);
+      g.add_dependency(opt, head);
+      (void)tail;
+    }
   }
 
   const Scenario& s_;

@@ -40,6 +40,8 @@ std::string_view to_string(OpId op) {
     case OpId::tp_reduce_scatter: return "tp_reduce_scatter";
     case OpId::pp_send: return "pp_send";
     case OpId::dp_all_reduce: return "dp_all_reduce";
+    case OpId::dp_reduce_scatter: return "dp_reduce_scatter";
+    case OpId::dp_all_gather: return "dp_all_gather";
     case OpId::optimizer_step: return "optimizer_step";
   }
   return "?";

@@ -44,6 +44,8 @@ enum class OpId : std::uint16_t {
   tp_reduce_scatter,
   pp_send,
   dp_all_reduce,
+  dp_reduce_scatter,  // ZeRO: gradients
+  dp_all_gather,      // ZeRO: parameters
   optimizer_step,
 };
 
