@@ -333,6 +333,11 @@ void layout_fields(V& v, strategies::Layout& l) {
              .unit = "sequences"},
             l.micro_batch_size, IntRule::positive);
   v.enumeration({.name = "schedule", .description = "pipeline schedule"}, l.schedule, kSchedules);
+  v.integer({.name = "virtual_stages",
+             .description = "model chunks per GPU for the interleaved 1F1B schedule "
+                            "(Megatron --num-layers-per-virtual-pipeline-stage = layers / (pp x "
+                            "virtual_stages)); 1: not interleaved"},
+            l.virtual_stages, IntRule::positive);
   v.enumeration({.name = "rank_order",
                  .description = "how ranks map to GPUs, fastest-varying first (Megatron-LM's "
                                 "default: tp, then dp, then pp); consecutive ranks share a node"},

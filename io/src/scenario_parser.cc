@@ -382,6 +382,23 @@ void check_layout(strategies::Layout& l, const strategies::TransformerConfig& m,
                      fmt::format("{} is not divisible by dp ({}) x micro_batch_size ({}) = {}",
                                  t.global_batch_size, l.dp, l.micro_batch_size, per_step));
   }
+  if (l.virtual_stages > 1) {
+    if (l.schedule != strategies::Schedule::one_f_one_b) {
+      throw InputError("layout.virtual_stages", fmt::format("{} needs layout.schedule 1f1b (interleaved)", l.virtual_stages));
+    }
+    if (l.pp < 2) throw InputError("layout.virtual_stages", fmt::format("{} needs layout.pp of at least 2", l.virtual_stages));
+    if (m.num_layers % (l.pp * l.virtual_stages) != 0) {
+      throw InputError("layout.virtual_stages",
+                       fmt::format("pp ({}) x virtual_stages ({}) = {} does not divide model.num_layers {}", l.pp,
+                                   l.virtual_stages, l.pp * l.virtual_stages, m.num_layers));
+    }
+    const std::int64_t microbatches = t.global_batch_size / per_step;
+    if (microbatches % l.pp != 0) {
+      throw InputError("layout.virtual_stages",
+                       fmt::format("the interleaved schedule needs micro-batches per pipeline ({}) divisible by pp ({})",
+                                   microbatches, l.pp));
+    }
+  }
   if (l.zero_stage > 3) {
     throw InputError("layout.zero_stage", fmt::format("{} is not 0, 1, 2 or 3", l.zero_stage));
   }

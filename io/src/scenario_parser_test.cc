@@ -855,3 +855,40 @@ TEST(ScenarioParserTopology, BadTopologyValues) {
 
 }  // namespace
 }  // namespace ptsim::io
+
+namespace ptsim::io {
+namespace {
+
+TEST(ScenarioParserStrategies, InterleavingSequenceParallelAndZero) {
+  json doc = preset_scenario();
+  doc["layout"]["virtual_stages"] = 3;
+  doc["layout"]["sequence_parallel"] = true;
+  doc["layout"]["recompute"] = "selective";
+  doc["layout"]["zero_stage"] = 1;
+  const auto s = parse_scenario(doc);
+  EXPECT_EQ(s.layout.virtual_stages, 3);
+  EXPECT_TRUE(s.layout.sequence_parallel);
+  EXPECT_EQ(s.layout.recompute, strategies::Recompute::selective);
+  EXPECT_EQ(s.layout.zero_stage, 1);
+
+  json bad = preset_scenario();
+  bad["layout"]["virtual_stages"] = 5;
+  EXPECT_EQ(message_of(bad), "layout.virtual_stages: pp (16) x virtual_stages (5) = 80 does not divide model.num_layers 96");
+  json gpipe = preset_scenario();
+  gpipe["layout"]["virtual_stages"] = 2;
+  gpipe["layout"]["schedule"] = "gpipe";
+  EXPECT_EQ(message_of(gpipe), "layout.virtual_stages: 2 needs layout.schedule 1f1b (interleaved)");
+  json zero = preset_scenario();
+  zero["layout"]["zero_stage"] = 4;
+  EXPECT_EQ(message_of(zero), "layout.zero_stage: 4 is not 0, 1, 2 or 3");
+  json negative = preset_scenario();
+  negative["layout"]["zero_stage"] = -1;
+  EXPECT_EQ(message_of(negative), "layout.zero_stage: must be a non-negative integer, got -1");
+  json seq = preset_scenario();
+  seq["training"]["seq_length"] = 2050;
+  seq["layout"]["sequence_parallel"] = true;
+  EXPECT_EQ(message_of(seq), "layout.sequence_parallel: needs training.seq_length 2050 divisible by tp 8");
+}
+
+}  // namespace
+}  // namespace ptsim::io

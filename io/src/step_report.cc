@@ -81,7 +81,8 @@ json step_report_json(const strategies::Scenario& s, const strategies::StepResul
                   {"schedule", std::string(strategies::to_string(s.layout.schedule))},
                   {"recompute", std::string(strategies::to_string(s.layout.recompute))},
                   {"sequence_parallel", s.layout.sequence_parallel},
-                  {"zero_stage", s.layout.zero_stage}}},
+                  {"zero_stage", s.layout.zero_stage},
+                  {"virtual_stages", s.layout.virtual_stages}}},
       {"step_time_s", r.step_time.seconds()},
       {"step_time_ns", r.step_time.count_ns()},
       {"tokens_per_step", r.tokens_per_step},
@@ -114,8 +115,9 @@ std::string step_report_table(const strategies::Scenario& s, const strategies::S
                             s.model.num_layers, s.model.hidden_size));
   line("cluster", fmt::format("{} x {} ({} nodes of {})", r.num_gpus, s.cluster.gpu.name, s.cluster.num_nodes,
                               s.cluster.gpus_per_node));
-  line("layout", fmt::format("tp {} x pp {} x dp {}, {} schedule, recompute {}{}{}", s.layout.tp, s.layout.pp,
+  line("layout", fmt::format("tp {} x pp {} x dp {}, {}{} schedule, recompute {}{}{}", s.layout.tp, s.layout.pp,
                              s.layout.dp, strategies::to_string(s.layout.schedule),
+                             s.layout.virtual_stages > 1 ? fmt::format(" interleaved x{}", s.layout.virtual_stages) : "",
                              strategies::to_string(s.layout.recompute),
                              s.layout.sequence_parallel ? ", sequence parallel" : "",
                              s.layout.zero_stage > 0 ? fmt::format(", ZeRO-{}", s.layout.zero_stage) : ""));

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "ptsim/strategies/pipeline_schedule.h"
+
 namespace ptsim::strategies {
 namespace {
 
@@ -51,12 +53,7 @@ double layer_activation_bytes(const TransformerConfig& m, const ShapeContext& c,
 }
 
 std::int64_t microbatches_in_flight(Schedule schedule, int stage, int num_stages, std::int64_t m) {
-  switch (schedule) {
-    case Schedule::sequential: return 1;
-    case Schedule::gpipe: return m;
-    case Schedule::one_f_one_b: return std::min<std::int64_t>(num_stages - stage, m);
-  }
-  return m;
+  return chunks_in_flight(schedule, stage, num_stages, m, 1);
 }
 
 MemoryReport estimate_memory(const Scenario& sc) {
@@ -84,7 +81,8 @@ MemoryReport estimate_memory(const Scenario& sc) {
   for (int st = 0; st < p; ++st) {
     StageMemory sm;
     sm.stage = st;
-    sm.microbatches_in_flight = microbatches_in_flight(sc.layout.schedule, st, p, sc.num_microbatches());
+    const auto v = static_cast<int>(sc.layout.virtual_stages);
+    sm.microbatches_in_flight = chunks_in_flight(sc.layout.schedule, st, p, sc.num_microbatches(), v);
     const double params = stage_parameters(sc, st);
     MemoryByKind& k = sm.bytes;
     k.parameters = params * weight_bytes / (zero >= 3 ? dp : 1);
@@ -95,7 +93,8 @@ MemoryReport estimate_memory(const Scenario& sc) {
     k.gradients = params * grad_bytes / (zero >= 2 ? dp : 1);
     k.optimizer_states = params * optimizer_bytes / (zero >= 1 ? dp : 1);
 
-    double per_microbatch = per_layer * static_cast<double>(layers);
+    // A unit in flight is one micro-batch through one model chunk (the whole stage when v = 1).
+    double per_microbatch = per_layer * static_cast<double>(layers / v);
     if (st == 0 && m.hidden_dropout > 0) per_microbatch += tokens * h / (sp ? t : 1);  // embedding dropout mask
     if (st == p - 1) per_microbatch += 2 * e * tokens * h / (sp ? t : 1);              // final norm input, LM head input
     sm.activation_bytes_per_microbatch = per_microbatch;
@@ -103,7 +102,7 @@ MemoryReport estimate_memory(const Scenario& sc) {
     if (st == p - 1) {
       // Logits in the training precision and the loss's fp32 softmax, one micro-batch at a
       // time except under GPipe, which runs every forward (and loss) before any backward.
-      const double in_flight = sc.layout.schedule == Schedule::gpipe ? static_cast<double>(sm.microbatches_in_flight) : 1;
+      const double in_flight = sc.layout.schedule == Schedule::gpipe ? static_cast<double>(sc.num_microbatches()) : 1;
       k.logits = tokens * vocab_per_rank * (e + 4) * in_flight;
     }
     const double tensors = k.parameters + k.gradients + k.optimizer_states + k.activations + k.logits;

@@ -5,9 +5,51 @@
 
 namespace ptsim::strategies {
 
+namespace {
+
+// Megatron-LM's interleaved 1F1B (schedules.py): the k-th forward of a GPU runs chunk
+// (k mod p v) / p of micro-batch (k / p v) p + k mod p; backwards visit chunks in reverse.
+PipelineStep interleaved_step(std::int64_t k, Phase phase, int p, int v) {
+  const std::int64_t group = static_cast<std::int64_t>(p) * v;
+  int chunk = static_cast<int>((k % group) / p);
+  if (phase == Phase::backward) chunk = v - 1 - chunk;
+  return PipelineStep{(k / group) * p + k % p, phase, chunk};
+}
+
+std::int64_t interleaved_warmup(int stage, int p, std::int64_t m, int v) {
+  return std::min<std::int64_t>(2 * (p - 1 - stage) + static_cast<std::int64_t>(v - 1) * p, m * v);
+}
+
+}  // namespace
+
+std::int64_t chunks_in_flight(Schedule schedule, int stage, int num_stages, std::int64_t m, int v) {
+  switch (schedule) {
+    case Schedule::sequential: return 1;
+    case Schedule::gpipe: return m;
+    case Schedule::one_f_one_b:
+      if (v == 1) return std::min<std::int64_t>(num_stages - stage, m);
+      return std::min<std::int64_t>(interleaved_warmup(stage, num_stages, m, v) + 1, m * v);
+  }
+  return m;
+}
+
 std::vector<PipelineStep> stage_order(Schedule schedule, int stage, int num_stages,
-                                      std::int64_t num_microbatches) {
-  assert(stage >= 0 && stage < num_stages && num_microbatches >= 1);
+                                      std::int64_t num_microbatches, int virtual_stages) {
+  assert(stage >= 0 && stage < num_stages && num_microbatches >= 1 && virtual_stages >= 1);
+  if (schedule == Schedule::one_f_one_b && virtual_stages > 1) {
+    const int p = num_stages, v = virtual_stages;
+    const std::int64_t total = num_microbatches * v;
+    const std::int64_t warmup = interleaved_warmup(stage, p, num_microbatches, v);
+    std::vector<PipelineStep> order;
+    order.reserve(static_cast<std::size_t>(2 * total));
+    for (std::int64_t k = 0; k < warmup; ++k) order.push_back(interleaved_step(k, Phase::forward, p, v));
+    for (std::int64_t i = 0; i < total - warmup; ++i) {
+      order.push_back(interleaved_step(warmup + i, Phase::forward, p, v));
+      order.push_back(interleaved_step(i, Phase::backward, p, v));
+    }
+    for (std::int64_t k = total - warmup; k < total; ++k) order.push_back(interleaved_step(k, Phase::backward, p, v));
+    return order;
+  }
   const std::int64_t m = num_microbatches;
   std::vector<PipelineStep> order;
   order.reserve(static_cast<std::size_t>(2 * m));
@@ -37,27 +79,30 @@ std::vector<PipelineStep> stage_order(Schedule schedule, int stage, int num_stag
 }
 
 void lower_pipeline(Schedule schedule, int num_stages, std::int64_t num_microbatches,
-                    const PipelineHooks& hooks, sim::TaskGraph& graph) {
+                    const PipelineHooks& hooks, sim::TaskGraph& graph, int virtual_stages) {
   const int p = num_stages;
+  const int v = virtual_stages;
   const std::int64_t m = num_microbatches;
+  const int last_virtual = p * v - 1;
   std::vector<std::vector<PipelineStep>> orders;
-  for (int s = 0; s < p; ++s) orders.push_back(stage_order(schedule, s, p, m));
+  for (int s = 0; s < p; ++s) orders.push_back(stage_order(schedule, s, p, m, v));
 
-  // transfer[(s * m + j) * 2 + phase]: what stage s sends after its block (j, phase).
+  // transfer[(k * m + j) * 2 + phase]: what virtual stage k = chunk * p + stage sends
+  // after its block (j, phase): forward to k + 1, backward to k - 1.
   constexpr sim::TaskId kNoTask = ~sim::TaskId{0};
-  std::vector<sim::TaskId> transfer(static_cast<std::size_t>(p * m * 2), kNoTask);
-  auto slot = [m](int s, std::int64_t j, Phase ph) {
-    return static_cast<std::size_t>((s * m + j) * 2 + (ph == Phase::backward ? 1 : 0));
+  std::vector<sim::TaskId> transfer(static_cast<std::size_t>(static_cast<std::int64_t>(p) * v * m * 2), kNoTask);
+  auto slot = [m](int k, std::int64_t j, Phase ph) {
+    return static_cast<std::size_t>((k * m + j) * 2 + (ph == Phase::backward ? 1 : 0));
   };
+  auto virtual_of = [p](int stage, int chunk) { return chunk * p + stage; };
 
   for (int s = 0; s < p; ++s) {
     for (const PipelineStep& step : orders[s]) {
-      if (step.phase == Phase::forward && s + 1 < p) {
-        transfer[slot(s, step.microbatch, step.phase)] =
-            hooks.emit_transfer(s, s + 1, step.microbatch, step.phase);
-      } else if (step.phase == Phase::backward && s > 0) {
-        transfer[slot(s, step.microbatch, step.phase)] =
-            hooks.emit_transfer(s, s - 1, step.microbatch, step.phase);
+      const int k = virtual_of(s, step.chunk);
+      if (step.phase == Phase::forward && k < last_virtual) {
+        transfer[slot(k, step.microbatch, step.phase)] = hooks.emit_transfer(s, (k + 1) % p, step.microbatch, step.phase);
+      } else if (step.phase == Phase::backward && k > 0) {
+        transfer[slot(k, step.microbatch, step.phase)] = hooks.emit_transfer(s, (k - 1) % p, step.microbatch, step.phase);
       }
     }
   }
@@ -66,17 +111,18 @@ void lower_pipeline(Schedule schedule, int num_stages, std::int64_t num_microbat
     sim::TaskId last_backward = kNoTask;
     sim::TaskId previous_block = kNoTask;
     for (const PipelineStep& step : orders[s]) {
-      const BlockTasks block = hooks.emit_block(s, step.microbatch, step.phase);
+      const BlockTasks block = hooks.emit_block(s, step.chunk, step.microbatch, step.phase);
       const bool fwd = step.phase == Phase::forward;
+      const int k = virtual_of(s, step.chunk);
       // A stage runs its blocks in schedule order, including work on its other streams
       // (a block may end with a collective).
       if (previous_block != kNoTask) graph.add_dependency(previous_block, block.first);
       previous_block = block.last;
-      // Input from the neighbouring stage.
-      if (fwd && s > 0) graph.add_dependency(transfer[slot(s - 1, step.microbatch, step.phase)], block.first);
-      if (!fwd && s + 1 < p) graph.add_dependency(transfer[slot(s + 1, step.microbatch, step.phase)], block.first);
-      // Output to the neighbouring stage.
-      const sim::TaskId out = transfer[slot(s, step.microbatch, step.phase)];
+      // Input from the neighbouring virtual stage.
+      if (fwd && k > 0) graph.add_dependency(transfer[slot(k - 1, step.microbatch, step.phase)], block.first);
+      if (!fwd && k < last_virtual) graph.add_dependency(transfer[slot(k + 1, step.microbatch, step.phase)], block.first);
+      // Output to the neighbouring virtual stage.
+      const sim::TaskId out = transfer[slot(k, step.microbatch, step.phase)];
       if (out != kNoTask) graph.add_dependency(block.last, out);
       if (!fwd) last_backward = block.last;
     }

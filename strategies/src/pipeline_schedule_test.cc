@@ -21,7 +21,8 @@ struct UniformPipeline {
   // Per stage, per micro-batch: forward start and backward end.
   std::vector<std::vector<std::pair<sim::TaskId, sim::TaskId>>> blocks;
 
-  UniformPipeline(Schedule schedule, int p, std::int64_t m, Time tf, Time tb, Time tc) {
+  // With v > 1 (interleaved), each of a stage's v chunks takes tf / v and tb / v.
+  UniformPipeline(Schedule schedule, int p, std::int64_t m, Time tf, Time tb, Time tc, int v = 1) {
     std::vector<sim::StreamId> compute, send;
     std::vector<sim::LinkId> tx, rx;
     for (int s = 0; s < p; ++s) {
@@ -33,12 +34,13 @@ struct UniformPipeline {
     }
     blocks.assign(static_cast<std::size_t>(p), std::vector<std::pair<sim::TaskId, sim::TaskId>>(static_cast<std::size_t>(m)));
     PipelineHooks hooks;
-    hooks.emit_block = [&](int s, std::int64_t j, Phase ph) {
+    hooks.emit_block = [&, v](int s, int chunk, std::int64_t j, Phase ph) {
       const bool fwd = ph == Phase::forward;
-      const auto id = graph.add_task(compute[s], fwd ? tf : tb,
+      const auto id = graph.add_task(compute[s], Time::ns((fwd ? tf : tb).count_ns() / v),
                                      static_cast<std::uint32_t>(fwd ? TaskKind::forward : TaskKind::backward));
+      // Keep the first chunk's forward and the first chunk's backward (the last to run).
       auto& b = blocks[s][static_cast<std::size_t>(j)];
-      (fwd ? b.first : b.second) = id;
+      if (chunk == 0) (fwd ? b.first : b.second) = id;
       return BlockTasks{id, id};
     };
     hooks.emit_transfer = [&](int from, int to, std::int64_t, Phase) {
@@ -47,7 +49,7 @@ struct UniformPipeline {
                             static_cast<std::uint32_t>(TaskKind::comm_pp));
     };
     hooks.emit_tail = [](int, sim::TaskId) {};
-    lower_pipeline(schedule, p, m, hooks, graph);
+    lower_pipeline(schedule, p, m, hooks, graph, v);
     timeline = sim::simulate(graph);
   }
 
@@ -141,6 +143,35 @@ TEST(PipelineClosedForm, OneFOneBMatchesGPipeWithAtMostPInFlight) {
       for (int s = 0; s < p; ++s) EXPECT_LE(one.max_in_flight(s), p - s);
       // GPipe holds every micro-batch at once on stage 0.
       EXPECT_EQ(gpipe.max_in_flight(0), m);
+    }
+  }
+}
+
+TEST(StageOrder, InterleavedMatchesMegatron) {
+  // p = 2, v = 2, m = 4 on stage 0: warm-up 2(p-1-s) + (v-1)p = 4 chunk-forwards.
+  const auto order = stage_order(Schedule::one_f_one_b, 0, 2, 4, 2);
+  ASSERT_EQ(order.size(), 16u);
+  const std::vector<PipelineStep> warmup = {{0, Phase::forward, 0}, {1, Phase::forward, 0},
+                                            {0, Phase::forward, 1}, {1, Phase::forward, 1}};
+  EXPECT_EQ(std::vector<PipelineStep>(order.begin(), order.begin() + 4), warmup);
+  EXPECT_EQ(order[4], (PipelineStep{2, Phase::forward, 0}));
+  EXPECT_EQ(order[5], (PipelineStep{0, Phase::backward, 1}));  // backwards start from the last chunk
+  EXPECT_EQ(chunks_in_flight(Schedule::one_f_one_b, 0, 2, 4, 2), 5);
+}
+
+TEST(PipelineClosedForm, InterleavingShrinksTheBubbleByTheVirtualStageFactor) {
+  // Bubble (p-1)(tf+tb)/v: the interleaved schedule's makespan is (m + (p-1)/v)(tf+tb).
+  const Time tf = Time::us(240), tb = Time::us(480);
+  for (int p : {2, 4}) {
+    for (int v : {2, 3}) {
+      for (std::int64_t m : {static_cast<std::int64_t>(p), 2 * static_cast<std::int64_t>(p), 8 * static_cast<std::int64_t>(p)}) {
+        UniformPipeline plain(Schedule::one_f_one_b, p, m, tf, tb, Time::zero());
+        UniformPipeline inter(Schedule::one_f_one_b, p, m, tf, tb, Time::zero(), v);
+        const Time bubble_plain = plain.timeline.makespan - m * (tf + tb);
+        const Time bubble_inter = inter.timeline.makespan - m * (tf + tb);
+        EXPECT_EQ(bubble_plain, (p - 1) * (tf + tb));
+        EXPECT_EQ(bubble_inter, Time::ns(((p - 1) * (tf + tb)).count_ns() / v)) << "p=" << p << " v=" << v << " m=" << m;
+      }
     }
   }
 }

@@ -68,12 +68,13 @@ class StepLowering {
     for (int st = 0; st < p; ++st) make_stage(st);
 
     PipelineHooks hooks;
-    hooks.emit_block = [this](int st, std::int64_t mb, Phase ph) { return emit_block(st, mb, ph); };
+    hooks.emit_block = [this](int st, int chunk, std::int64_t mb, Phase ph) { return emit_block(st, chunk, mb, ph); };
     hooks.emit_transfer = [this](int from, int to, std::int64_t mb, Phase ph) {
       return emit_send(from, to, mb, ph);
     };
     hooks.emit_tail = [this](int st, sim::TaskId last) { emit_tail(st, last); };
-    lower_pipeline(s_.layout.schedule, p, s_.num_microbatches(), hooks, out_.graph);
+    lower_pipeline(s_.layout.schedule, p, s_.num_microbatches(), hooks, out_.graph,
+                   static_cast<int>(s_.layout.virtual_stages));
 
     for (auto& rt : stages_) out_.stages.push_back(rt.plan);
     return std::move(out_);
@@ -173,9 +174,12 @@ class StepLowering {
     const auto act_dtype = s_.training.precision == costmodel::Dtype::fp8 ? costmodel::Dtype::bf16 : s_.training.precision;
     const double act_bytes = static_cast<double>(shape_.micro_batch * shape_.seq_length * m.hidden_size) *
                              costmodel::bytes_per_element(act_dtype);
+    const int p = static_cast<int>(s_.layout.pp);
+    const bool wraps = s_.layout.virtual_stages > 1;  // interleaved: the last stage feeds the first
     for (int dir = 0; dir < 2; ++dir) {
-      const int to = dir == 0 ? st + 1 : st - 1;
-      if (to < 0 || to >= s_.layout.pp) continue;
+      int to = dir == 0 ? st + 1 : st - 1;
+      if (wraps) to = (to + p) % p;
+      if (to < 0 || to >= p || to == st) continue;
       const std::array<int, 2> pair{plan.rank, grid_.rank(0, 0, to)};
       const auto shape = shape_of(pair);
       rt.send_plan[static_cast<std::size_t>(dir)] =
@@ -305,23 +309,33 @@ class StepLowering {
     return first;
   }
 
-  BlockTasks emit_block(int st, std::int64_t mb, Phase phase) {
+  BlockTasks emit_block(int st, int chunk, std::int64_t mb, Phase phase) {
     const StageRuntime& rt = stages_[static_cast<std::size_t>(st)];
     const StageOps& ops = rt.ops;
     std::optional<sim::TaskId> prev;
     std::optional<sim::TaskId> gate;  // the previous layer's first kernel
     BlockTasks block;
-    const auto first = static_cast<std::int32_t>(rt.plan.first_layer);
-    const auto count = static_cast<std::int32_t>(rt.plan.num_layers);
+    // Model chunk `chunk` of this stage is virtual stage chunk * p + st.
+    const std::int64_t v = s_.layout.virtual_stages;
+    const std::int64_t per_chunk = s_.model.num_layers / (s_.layout.pp * v);
+    const auto first = static_cast<std::int32_t>((chunk * s_.layout.pp + st) * per_chunk);
+    const auto count = static_cast<std::int32_t>(per_chunk);
+    const bool first_virtual = st == 0 && chunk == 0;
+    const bool last_virtual = st == s_.layout.pp - 1 && chunk == v - 1;
+    static const std::vector<TimedOp> kNone;
+    const auto& emb_fwd = first_virtual ? ops.emb_fwd : kNone;
+    const auto& emb_bwd = first_virtual ? ops.emb_bwd : kNone;
+    const auto& head_fwd = last_virtual ? ops.head_fwd : kNone;
+    const auto& head_bwd = last_virtual ? ops.head_bwd : kNone;
     if (phase == Phase::forward) {
-      chain(rt, ops.emb_fwd, TaskKind::forward, -1, mb, prev, block);
+      chain(rt, emb_fwd, TaskKind::forward, -1, mb, prev, block);
       for (std::int32_t l = first; l < first + count; ++l) {
         const auto gathered = gather_layer(rt, l, mb, gate);
         gate = layer_chain(rt, ops.layer_fwd, TaskKind::forward, l, mb, prev, block, gathered);
       }
-      chain(rt, ops.head_fwd, TaskKind::forward, -1, mb, prev, block);
+      chain(rt, head_fwd, TaskKind::forward, -1, mb, prev, block);
     } else {
-      chain(rt, ops.head_bwd, TaskKind::backward, -1, mb, prev, block);
+      chain(rt, head_bwd, TaskKind::backward, -1, mb, prev, block);
       for (std::int32_t l = first + count - 1; l >= first; --l) {
         // Parameters were freed after the forward (reshard-after-forward): gather again.
         const auto gathered = gather_layer(rt, l, mb, gate);
@@ -338,7 +352,7 @@ class StepLowering {
           (void)tail;
         }
       }
-      chain(rt, ops.emb_bwd, TaskKind::backward, -1, mb, prev, block);
+      chain(rt, emb_bwd, TaskKind::backward, -1, mb, prev, block);
     }
     return block;
   }

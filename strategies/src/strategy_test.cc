@@ -11,16 +11,16 @@ namespace {
 
 struct KorthikantiRow {
   const char* name;
-  std::int64_t heads, hidden, layers, pp, global_batch, micro_batch;
+  std::int64_t heads, hidden, layers, pp, global_batch, micro_batch, virtual_stages;
 };
 
-// Korthikanti et al. 2022, Table 3 (TP 8, sequence 2048, vocabulary 51200, no DP). The
-// 175B and 530B runs used the interleaved schedule, simulated here as plain 1F1B.
+// Korthikanti et al. 2022, Table 3 (TP 8, sequence 2048, vocabulary 51200, no DP; 175B
+// and 530B on the interleaved schedule with 3 chunks per GPU).
 constexpr KorthikantiRow kRows[] = {
-    {"22B", 64, 6144, 48, 1, 4, 4},
-    {"175B", 96, 12288, 96, 8, 64, 1},
-    {"530B", 128, 20480, 105, 35, 280, 1},
-    {"1T", 160, 25600, 128, 64, 512, 1},
+    {"22B", 64, 6144, 48, 1, 4, 4, 1},
+    {"175B", 96, 12288, 96, 8, 64, 1, 3},
+    {"530B", 128, 20480, 105, 35, 280, 1, 3},
+    {"1T", 160, 25600, 128, 64, 512, 1, 1},
 };
 
 Scenario korthikanti(const KorthikantiRow& row) {
@@ -42,6 +42,7 @@ Scenario korthikanti(const KorthikantiRow& row) {
   s.layout.pp = row.pp;
   s.layout.dp = 1;
   s.layout.micro_batch_size = row.micro_batch;
+  s.layout.virtual_stages = row.virtual_stages;
   return s;
 }
 

@@ -30,8 +30,10 @@ struct MemoryByKind {
 
 struct StageMemory {
   int stage = 0;
+  // Micro-batches whose activations the stage holds at its peak; with the interleaved
+  // schedule, micro-batches per model chunk (each chunk is L/(p v) layers).
   std::int64_t microbatches_in_flight = 0;
-  double activation_bytes_per_microbatch = 0;
+  double activation_bytes_per_microbatch = 0;  // per micro-batch per chunk
   MemoryByKind bytes;
 };
 

@@ -5,6 +5,9 @@
 //   sequential  F0 B0 F1 B1 ... on every stage: one micro-batch in the pipeline at a time
 //   gpipe       all forwards, then all backwards
 //   1f1b        min(p-1-s, m) warm-up forwards, then one forward / one backward, then drain
+//   1f1b with v > 1 virtual stages (chunks) per GPU: Megatron-LM's interleaved schedule.
+//                Virtual stage k = chunk * p + stage holds layers [k L/(p v), (k+1) L/(p v));
+//                warm-up 2(p-1-s) + (v-1) p chunk-forwards, then one forward / one backward.
 #pragma once
 
 #include <cstdint>
@@ -21,11 +24,17 @@ enum class Phase : std::uint8_t { forward, backward };
 struct PipelineStep {
   std::int64_t microbatch = 0;
   Phase phase = Phase::forward;
+  int chunk = 0;  // model chunk on this GPU (interleaved schedule), else 0
   friend bool operator==(const PipelineStep&, const PipelineStep&) = default;
 };
 
 std::vector<PipelineStep> stage_order(Schedule schedule, int stage, int num_stages,
-                                      std::int64_t num_microbatches);
+                                      std::int64_t num_microbatches, int virtual_stages = 1);
+
+// Chunk-micro-batches whose activations stage `stage` holds at its peak (each chunk is
+// L/(p v) layers; v = 1: whole stages).
+std::int64_t chunks_in_flight(Schedule schedule, int stage, int num_stages, std::int64_t num_microbatches,
+                              int virtual_stages);
 
 // First and last task of a block (all of a stage's work for one micro-batch and phase);
 // the caller chains the tasks inside, lower_pipeline chains a stage's blocks in order.
@@ -35,7 +44,7 @@ struct BlockTasks {
 };
 
 struct PipelineHooks {
-  std::function<BlockTasks(int stage, std::int64_t microbatch, Phase phase)> emit_block;
+  std::function<BlockTasks(int stage, int chunk, std::int64_t microbatch, Phase phase)> emit_block;
   // The activation (forward) or gradient (backward) transfer from `from` to `to`, placed
   // on the sender's streams. Called in each sender's issue order, before any block.
   std::function<sim::TaskId(int from, int to, std::int64_t microbatch, Phase phase)> emit_transfer;
@@ -44,6 +53,6 @@ struct PipelineHooks {
 };
 
 void lower_pipeline(Schedule schedule, int num_stages, std::int64_t num_microbatches,
-                    const PipelineHooks& hooks, sim::TaskGraph& graph);
+                    const PipelineHooks& hooks, sim::TaskGraph& graph, int virtual_stages = 1);
 
 }  // namespace ptsim::strategies
