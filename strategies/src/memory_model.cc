@@ -16,7 +16,9 @@ double activation_element_bytes(Dtype d) {
 }  // namespace
 
 double layer_activation_bytes(const TransformerConfig& m, const ShapeContext& c, Recompute recompute) {
-  const double s = static_cast<double>(c.seq_length);
+  // With context parallelism a rank keeps s/cp tokens of every sequence.
+  const double s_full = static_cast<double>(c.seq_length);
+  const double s = s_full / static_cast<double>(c.cp);
   const double b = static_cast<double>(c.micro_batch);
   const double h = static_cast<double>(m.hidden_size);
   const double t = static_cast<double>(c.tp);
@@ -44,7 +46,7 @@ double layer_activation_bytes(const TransformerConfig& m, const ShapeContext& c,
   double scores = 0;
   if (c.attention == AttentionKernel::unfused) {
     if (recompute != Recompute::selective) {
-      scores = a * s * s * b * (e + (attention_dropout ? 1 + e : 0));
+      scores = a * s * s_full * b * (e + (attention_dropout ? 1 + e : 0));
     }
   } else {
     scores = 4 * a * s * b;
@@ -60,7 +62,8 @@ MemoryReport estimate_memory(const Scenario& sc) {
   const ShapeContext shape = shape_context(sc);
   const auto& m = sc.model;
   const int p = static_cast<int>(sc.layout.pp);
-  const double dp = static_cast<double>(sc.layout.dp);
+  // ZeRO shards over the gradient-reduction group: data and context parallel ranks.
+  const double dp = static_cast<double>(sc.layout.dp * sc.layout.cp);
   const double t = static_cast<double>(sc.layout.tp);
   const double e = activation_element_bytes(sc.training.precision);
   const bool mixed = sc.training.precision != Dtype::fp32 && sc.training.precision != Dtype::tf32;
@@ -71,7 +74,7 @@ MemoryReport estimate_memory(const Scenario& sc) {
   const auto zero = sc.layout.zero_stage;
   const double per_layer = layer_activation_bytes(m, shape, sc.layout.recompute);
   const std::int64_t layers = m.num_layers / sc.layout.pp;
-  const double tokens = static_cast<double>(shape.micro_batch * shape.seq_length);
+  const double tokens = static_cast<double>(shape.micro_batch * shape.seq_length) / static_cast<double>(shape.cp);
   const double h = static_cast<double>(m.hidden_size);
   const bool sp = shape.sequence_parallel && sc.layout.tp > 1;
   const double vocab_per_rank = static_cast<double>((m.vocab_size + sc.layout.tp - 1) / sc.layout.tp);

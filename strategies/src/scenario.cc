@@ -24,6 +24,10 @@ std::string_view to_string(AttentionKernel a) {
   return a == AttentionKernel::flash ? "flash" : "unfused";
 }
 
+std::string_view to_string(ContextParallelComm c) {
+  return c == ContextParallelComm::ring ? "ring" : "all_gather";
+}
+
 std::string_view to_string(RankOrder o) {
   switch (o) {
     case RankOrder::tp_dp_pp: return "tp-dp-pp";

@@ -26,6 +26,9 @@ struct TimedOp {
   bool is_tp_collective;
   Time duration;
   CollectivePlan plan;
+  bool is_cp_comm = false;
+  bool overlaps_next = false;
+  bool crosses_pods = false;
 };
 
 // A representative rank's ports. Capacities are the achievable bandwidth of the port
@@ -45,6 +48,7 @@ struct StageRuntime {
   sim::StreamId tp_stream = 0;
   sim::StreamId pp_stream = 0;
   sim::StreamId dp_stream = 0;
+  sim::StreamId cp_stream = 0;
   Ports ports{};
   CollectivePlan dp_plan;          // ZeRO 0: all-reduce; ZeRO >= 1: reduce-scatter
   CollectivePlan dp_gather_plan;   // ZeRO >= 1: all-gather of the updated parameters
@@ -56,7 +60,7 @@ struct StageRuntime {
 class StepLowering {
  public:
   explicit StepLowering(const Scenario& s)
-      : s_(s), shape_(shape_context(s)), grid_(s.layout.tp, s.layout.dp, s.layout.pp, s.layout.rank_order) {
+      : s_(s), shape_(shape_context(s)), grid_(s.layout.tp, s.layout.dp, s.layout.pp, s.layout.rank_order, s.layout.cp) {
     const auto& gpu = s.cluster.gpu;
     nvlink_capacity_ = gpu.nvlink_bandwidth_bytes_per_s * gpu.efficiency.nvlink_bandwidth_fraction;
     net_capacity_ = s.cluster.network_bandwidth_bytes_per_s * gpu.efficiency.network_bandwidth_fraction;
@@ -106,13 +110,24 @@ class StepLowering {
     return costmodel::group_shape(s_.cluster, ranks);
   }
 
-  std::vector<TimedOp> timed(const std::vector<OpStep>& ops, const costmodel::GroupShape& tp_shape) const {
+  std::vector<TimedOp> timed(const std::vector<OpStep>& ops, const costmodel::GroupShape& tp_shape, int stage) const {
     std::vector<TimedOp> out;
     for (const OpStep& op : ops) {
       TimedOp t{op.op, op.is_tp_collective, Time::zero(), {}};
       if (op.is_tp_collective) {
         t.plan = costmodel::plan_collective(op.collective, tp_shape, op.collective_bytes, s_.cluster);
+        t.crosses_pods = tp_shape.crosses_pods;
         t.duration = alone(t.plan, tp_shape.crosses_pods);
+      } else if (op.is_cp_comm) {
+        // Ring steps go to the next CP rank; the all-gather variant spans the CP group.
+        const auto group = grid_.cp_group(0, 0, stage);
+        const std::array<int, 2> pair{group[0], group[1]};
+        const auto shape = op.collective == CollectiveOp::send_recv ? shape_of(pair) : shape_of(group);
+        t.plan = costmodel::plan_collective(op.collective, shape, op.collective_bytes, s_.cluster);
+        t.is_cp_comm = true;
+        t.overlaps_next = op.overlaps_next;
+        t.crosses_pods = shape.crosses_pods;
+        t.duration = alone(t.plan, shape.crosses_pods);
       } else {
         t.duration = Time::from_seconds(costmodel::kernel_time_s(op.work, s_.cluster.gpu));
       }
@@ -121,9 +136,18 @@ class StepLowering {
     return out;
   }
 
+  // The ops' time alone: a chain, except that an overlapped exchange runs beside the kernel
+  // after it.
   static Time sum(const std::vector<TimedOp>& ops) {
     Time t;
-    for (const auto& op : ops) t += op.duration;
+    for (std::size_t i = 0; i < ops.size(); ++i) {
+      if (ops[i].overlaps_next && i + 1 < ops.size()) {
+        t += std::max(ops[i].duration, ops[i + 1].duration);
+        ++i;
+      } else {
+        t += ops[i].duration;
+      }
+    }
     return t;
   }
 
@@ -138,6 +162,7 @@ class StepLowering {
     rt.tp_stream = g.add_stream(plan.process, "tp-comm");
     rt.pp_stream = g.add_stream(plan.process, "pp-send");
     rt.dp_stream = g.add_stream(plan.process, "dp-comm");
+    rt.cp_stream = g.add_stream(plan.process, "cp-comm");
     rt.ports.nvlink_tx = g.add_link(plan.process, "nvlink-tx", nvlink_capacity_);
     rt.ports.nvlink_rx = g.add_link(plan.process, "nvlink-rx", nvlink_capacity_);
     rt.ports.net_tx = g.add_link(plan.process, "net-tx", net_capacity_);
@@ -151,19 +176,19 @@ class StepLowering {
 
     const auto& m = s_.model;
     const auto tp_shape = shape_of(grid_.tp_group(0, st));
-    rt.ops.layer_fwd = timed(layer_forward_ops(m, shape_), tp_shape);
-    rt.ops.layer_bwd = timed(layer_backward_ops(m, shape_), tp_shape);
+    rt.ops.layer_fwd = timed(layer_forward_ops(m, shape_), tp_shape, st);
+    rt.ops.layer_bwd = timed(layer_backward_ops(m, shape_), tp_shape, st);
     if (s_.layout.recompute == Recompute::full) rt.ops.layer_recompute = rt.ops.layer_fwd;
     if (s_.layout.recompute == Recompute::selective) {
-      rt.ops.layer_recompute = timed(attention_core_forward_ops(m, shape_), tp_shape);
+      rt.ops.layer_recompute = timed(attention_core_forward_ops(m, shape_), tp_shape, st);
     }
     if (is_first(st)) {
-      rt.ops.emb_fwd = timed(embedding_forward_ops(m, shape_), tp_shape);
-      rt.ops.emb_bwd = timed(embedding_backward_ops(m, shape_), tp_shape);
+      rt.ops.emb_fwd = timed(embedding_forward_ops(m, shape_), tp_shape, st);
+      rt.ops.emb_bwd = timed(embedding_backward_ops(m, shape_), tp_shape, st);
     }
     if (is_last(st)) {
-      rt.ops.head_fwd = timed(head_forward_ops(m, shape_), tp_shape);
-      rt.ops.head_bwd = timed(head_backward_ops(m, shape_), tp_shape);
+      rt.ops.head_fwd = timed(head_forward_ops(m, shape_), tp_shape, st);
+      rt.ops.head_bwd = timed(head_backward_ops(m, shape_), tp_shape, st);
     }
     plan.forward = sum(rt.ops.layer_fwd) * per_stage + sum(rt.ops.emb_fwd) + sum(rt.ops.head_fwd);
     plan.backward = (sum(rt.ops.layer_bwd) + sum(rt.ops.layer_recompute)) * per_stage + sum(rt.ops.emb_bwd) +
@@ -195,8 +220,9 @@ class StepLowering {
     // handles only the embedding and output layer.
     const double layer_params = layer_parameters(m, s_.layout.tp);
     const double tail_params = zero >= 3 ? plan.parameters - static_cast<double>(per_stage) * layer_params : plan.parameters;
-    if (s_.layout.dp > 1) {
-      const auto shape = shape_of(grid_.dp_group(0, st));
+    if (s_.layout.dp * s_.layout.cp > 1) {
+      // Gradients are reduced over data and context parallel ranks together.
+      const auto shape = shape_of(grid_.dp_cp_group(0, st));
       rt.dp_crosses_pods = shape.crosses_pods;
       if (zero == 0) {
         rt.dp_plan = costmodel::plan_collective(CollectiveOp::all_reduce, shape, plan.parameters * grad_element, s_.cluster);
@@ -212,7 +238,7 @@ class StepLowering {
       }
     }
     // The optimizer updates this GPU's shard: all its parameters, or 1/dp with ZeRO.
-    const double updated = zero >= 1 ? plan.parameters / static_cast<double>(s_.layout.dp) : plan.parameters;
+    const double updated = zero >= 1 ? plan.parameters / static_cast<double>(s_.layout.dp * s_.layout.cp) : plan.parameters;
     costmodel::KernelWork adam{costmodel::OpClass::memory, s_.training.precision, 0,
                                updated * optimizer_bytes_per_parameter(s_.training.precision), 1};
     plan.optimizer = Time::from_seconds(costmodel::kernel_time_s(adam, s_.cluster.gpu));
@@ -262,17 +288,22 @@ class StepLowering {
   std::optional<sim::TaskId> chain(const StageRuntime& rt, const std::vector<TimedOp>& ops, TaskKind kind,
                                    std::int32_t layer, std::int64_t mb, std::optional<sim::TaskId>& prev,
                                    BlockTasks& block) {
-    const bool crosses_pods = shape_of(grid_.tp_group(0, rt.plan.stage)).crosses_pods;
     std::optional<sim::TaskId> first;
+    constexpr sim::TaskId kNone = ~sim::TaskId{0};
+    sim::TaskId beside = kNone;      // an exchange running beside the current kernel
+    sim::TaskId wait_after = kNone;  // ...which the op after that kernel waits for
     for (const TimedOp& op : ops) {
       sim::TaskId head, tail;
+      const auto label_mb = static_cast<std::int32_t>(mb);
       if (op.is_tp_collective) {
         std::tie(head, tail) = emit_collective(rt, op.plan, rt.tp_stream, TaskKind::comm_tp,
-                                               {op.op, TaskKind::comm_tp, layer, static_cast<std::int32_t>(mb), -1},
-                                               crosses_pods);
+                                               {op.op, TaskKind::comm_tp, layer, label_mb, -1}, op.crosses_pods);
+      } else if (op.is_cp_comm) {
+        std::tie(head, tail) = emit_collective(rt, op.plan, rt.cp_stream, TaskKind::comm_cp,
+                                               {op.op, TaskKind::comm_cp, layer, label_mb, -1}, op.crosses_pods);
       } else {
         head = tail = out_.graph.add_task(rt.plan.compute_stream, op.duration, static_cast<std::uint32_t>(kind));
-        out_.labels.push_back({op.op, kind, layer, static_cast<std::int32_t>(mb), -1});
+        out_.labels.push_back({op.op, kind, layer, label_mb, -1});
       }
       if (prev) {
         out_.graph.add_dependency(*prev, head);
@@ -280,13 +311,36 @@ class StepLowering {
         block.first = head;
       }
       if (!first) first = head;
+      if (wait_after != kNone) {
+        // The next exchange forwards what the previous one brought; the next kernel uses it.
+        out_.graph.add_dependency(wait_after, head);
+        if (!op.overlaps_next) wait_after = kNone;
+      }
+      if (beside != kNone) {
+        wait_after = beside;  // this op runs beside the exchange; the next one waits for it
+        beside = kNone;
+      }
+      if (op.overlaps_next) {
+        beside = tail;  // the chain goes on from the op before the exchange
+        continue;
+      }
       prev = tail;
       block.last = tail;
+    }
+    if (wait_after != kNone) {
+      // Nothing followed inside this chain: the block ends when the exchange has.
+      const sim::TaskId join = out_.graph.add_task(rt.plan.compute_stream, Time::zero(), static_cast<std::uint32_t>(kind));
+      out_.labels.push_back({OpId::cp_kv_exchange, kind, layer, static_cast<std::int32_t>(mb), -1});
+      out_.graph.add_dependency(wait_after, join);
+      if (prev) out_.graph.add_dependency(*prev, join);
+      prev = join;
+      block.last = join;
     }
     return first;
   }
 
-  bool zero3() const { return s_.layout.zero_stage >= 3 && s_.layout.dp > 1; }
+  bool reduces_gradients() const { return s_.layout.dp * s_.layout.cp > 1; }
+  bool zero3() const { return s_.layout.zero_stage >= 3 && reduces_gradients(); }
 
   // ZeRO 3: gather layer `l`'s parameters before its first kernel, at most one layer ahead
   // of the compute (`gate`: the previous layer's first kernel).
@@ -387,7 +441,7 @@ class StepLowering {
     auto& g = out_.graph;
     sim::TaskId before_optimizer = last_backward;
     const bool zero = s_.layout.zero_stage >= 1;
-    if (s_.layout.dp > 1) {
+    if (reduces_gradients()) {
       // The gradient reduction waits for the last backward and, on the FIFO dp stream,
       // for every per-layer reduce-scatter before it.
       const auto [head, tail] = emit_collective(rt, rt.dp_plan, rt.dp_stream, TaskKind::comm_dp,
@@ -401,7 +455,7 @@ class StepLowering {
                                        static_cast<std::uint32_t>(TaskKind::optimizer));
     out_.labels.push_back({OpId::optimizer_step, TaskKind::optimizer, -1, -1, -1});
     g.add_dependency(before_optimizer, opt);
-    if (zero && s_.layout.dp > 1) {
+    if (zero && reduces_gradients()) {
       // Distributed optimizer: each rank updated its shard; gather the new parameters.
       const auto [head, tail] = emit_collective(rt, rt.dp_gather_plan, rt.dp_stream, TaskKind::comm_dp,
                                                 {OpId::dp_all_gather, TaskKind::comm_dp, -1, -1, -1}, rt.dp_crosses_pods);

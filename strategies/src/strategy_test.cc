@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <string>
 
 #include "ptsim/strategies/step_metrics.h"
 
@@ -115,6 +116,71 @@ TEST(Zero, Stage3GathersEveryLayerTwiceAndScattersItsGradients) {
   const StepResult z0 = simulate_step(small(0)).result;
   EXPECT_GE(z3.result.step_time, z0.step_time);
   EXPECT_LT(z3.result.memory.peak_bytes, z0.memory.peak_bytes);
+}
+
+}  // namespace
+}  // namespace ptsim::strategies
+
+namespace ptsim::strategies {
+namespace {
+
+Scenario llama405b_long_context(ContextParallelComm comm) {
+  Scenario s;
+  s.model = *find_model_preset("llama3-405b");
+  s.cluster = *costmodel::find_node_preset("dgx-h100");
+  s.training.seq_length = 131072;
+  s.training.global_batch_size = 7;
+  s.layout.tp = 8;
+  s.layout.cp = 16;
+  s.layout.pp = 7;  // 126 layers: 18 per stage
+  s.layout.dp = 1;
+  s.layout.cp_comm = comm;
+  s.layout.sequence_parallel = true;
+  s.layout.recompute = Recompute::full;
+  s.layout.zero_stage = 1;
+  s.cluster.num_nodes = static_cast<int>(s.layout.num_gpus() / 8);
+  return s;
+}
+
+TEST(ContextParallel, Llama405bAt128kTokensRuns) {
+  for (ContextParallelComm comm : {ContextParallelComm::ring, ContextParallelComm::all_gather}) {
+    const Scenario s = llama405b_long_context(comm);
+    const SimulatedStep step = simulate_step(s);
+    const StepResult& r = step.result;
+    EXPECT_EQ(r.num_gpus, 896);
+    EXPECT_TRUE(r.memory.fits) << r.memory.peak_bytes / 1e9 << " GB";
+    EXPECT_GT(r.mfu, 0.15);
+    EXPECT_LT(r.mfu, 0.75);
+    EXPECT_NEAR(r.breakdown.total_s(), r.step_time.seconds(), 1e-9);
+    int exchanges = 0;
+    for (const auto& label : step.lowered.labels) {
+      exchanges += (label.op == OpId::cp_kv_exchange || label.op == OpId::cp_all_gather) ? 1 : 0;
+    }
+    EXPECT_GT(exchanges, 0);
+    std::printf("  cp %s: step %.2f s, MFU %.1f%%, exposed cp %.3f s, peak %.1f GiB\n",
+                std::string(to_string(comm)).c_str(), r.step_time.seconds(), 100 * r.mfu, r.breakdown.exposed_cp_s,
+                r.memory.peak_bytes / (1024.0 * 1024 * 1024));
+  }
+}
+
+TEST(ContextParallel, SplitsTheSequenceAndTheWork) {
+  // Same model and batch on 2x the GPUs with cp 2: each rank does about half the work.
+  Scenario one;
+  one.model = *find_model_preset("llama3-8b");
+  one.cluster = *costmodel::find_node_preset("dgx-h100");
+  one.training.seq_length = 16384;
+  one.training.global_batch_size = 8;
+  one.layout.tp = 4;
+  one.layout.dp = 2;
+  Scenario two = one;
+  two.layout.cp = 2;
+  two.cluster.num_nodes = 2;
+  const StepResult a = simulate_step(one).result;
+  const StepResult b = simulate_step(two).result;
+  EXPECT_LT(b.breakdown.compute_s, 0.55 * a.breakdown.compute_s);
+  EXPECT_GT(b.breakdown.compute_s, 0.45 * a.breakdown.compute_s);
+  EXPECT_LT(b.memory.stages[0].bytes.activations, 0.55 * a.memory.stages[0].bytes.activations);
+  EXPECT_DOUBLE_EQ(a.model_flops_per_step, b.model_flops_per_step);
 }
 
 }  // namespace

@@ -11,6 +11,7 @@ std::string_view to_string(TaskKind kind) {
     case TaskKind::comm_tp: return "tp";
     case TaskKind::comm_pp: return "pp";
     case TaskKind::comm_dp: return "dp";
+    case TaskKind::comm_cp: return "cp";
   }
   return "?";
 }
@@ -40,6 +41,9 @@ std::string_view to_string(OpId op) {
     case OpId::tp_reduce_scatter: return "tp_reduce_scatter";
     case OpId::pp_send: return "pp_send";
     case OpId::dp_all_reduce: return "dp_all_reduce";
+    case OpId::cp_kv_exchange: return "cp_kv_exchange";
+    case OpId::cp_all_gather: return "cp_all_gather";
+    case OpId::cp_reduce_scatter: return "cp_reduce_scatter";
     case OpId::dp_reduce_scatter: return "dp_reduce_scatter";
     case OpId::dp_all_gather: return "dp_all_gather";
     case OpId::optimizer_step: return "optimizer_step";

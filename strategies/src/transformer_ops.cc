@@ -17,14 +17,17 @@ double vocab_per_rank(const TransformerConfig& m, std::int64_t tp) {
 Dtype activation_dtype(Dtype compute) { return compute == Dtype::fp8 ? Dtype::bf16 : compute; }
 
 struct Dims {
-  double tokens, h, heads_per_rank, head_dim, kv_per_rank, q_per_rank, ffn_per_rank, up_cols, e, b, s;
+  // s: the full sequence; s_local and tokens: what one context-parallel rank holds.
+  double tokens, h, heads_per_rank, head_dim, kv_per_rank, q_per_rank, ffn_per_rank, up_cols, e, b, s, s_local, cp;
 };
 
 Dims dims(const TransformerConfig& m, const ShapeContext& c) {
   Dims d{};
   d.b = static_cast<double>(c.micro_batch);
   d.s = static_cast<double>(c.seq_length);
-  d.tokens = d.b * d.s;
+  d.cp = static_cast<double>(c.cp);
+  d.s_local = d.s / d.cp;
+  d.tokens = d.b * d.s_local;
   d.h = static_cast<double>(m.hidden_size);
   const double t = static_cast<double>(c.tp);
   d.heads_per_rank = static_cast<double>(m.num_attention_heads) / t;
@@ -67,10 +70,54 @@ OpStep tp_collective(costmodel::CollectiveOp op, double bytes) {
 OpStep tp_all_reduce(double bytes) { return tp_collective(costmodel::CollectiveOp::all_reduce, bytes); }
 
 // Attention core, forward (passes = 1) or backward.
+OpStep cp_comm(OpId op, costmodel::CollectiveOp collective, double bytes, bool overlaps_next) {
+  OpStep s;
+  s.op = op;
+  s.is_cp_comm = true;
+  s.collective = collective;
+  s.collective_bytes = bytes;
+  s.overlaps_next = overlaps_next;
+  return s;
+}
+
+void append_attention_kernels(std::vector<OpStep>& ops, const Dims& d, const ShapeContext& c, bool forward);
+
+// The attention core. With context parallelism (flash attention only) each rank's s/cp
+// queries meet all s keys, the causal work balanced over ranks (Megatron's 2 cp chunks):
+// ring attention runs cp kernels on the K/V chunks in turn, each overlapped with passing
+// the chunk (and, in backward, its gradients) on; the all-gather variant gathers K and V
+// first and reduce-scatters their gradients after.
 void append_attention(std::vector<OpStep>& ops, const Dims& d, const ShapeContext& c, bool forward) {
-  // Q K^T and P V: 2 * b * s^2 * (heads/tp * head_dim) FLOPs each, on the full s x s scores.
-  const double qk_flops = 2 * d.b * d.s * d.s * d.q_per_rank;
-  const double scores = d.b * d.heads_per_rank * d.s * d.s;  // elements
+  if (c.cp == 1) {
+    append_attention_kernels(ops, d, c, forward);
+    return;
+  }
+  const double kv_chunk = d.b * d.s_local * 2 * d.kv_per_rank * d.e;
+  if (c.cp_comm == ContextParallelComm::all_gather) {
+    if (forward) ops.push_back(cp_comm(OpId::cp_all_gather, costmodel::CollectiveOp::all_gather, kv_chunk * d.cp, false));
+    append_attention_kernels(ops, d, c, forward);
+    if (!forward) ops.push_back(cp_comm(OpId::cp_reduce_scatter, costmodel::CollectiveOp::reduce_scatter, kv_chunk * d.cp, false));
+    return;
+  }
+  std::vector<OpStep> whole;
+  append_attention_kernels(whole, d, c, forward);
+  for (std::int64_t step = 0; step < c.cp; ++step) {
+    if (step + 1 < c.cp) {
+      ops.push_back(cp_comm(OpId::cp_kv_exchange, costmodel::CollectiveOp::send_recv, (forward ? 1 : 2) * kv_chunk, true));
+    }
+    for (OpStep k : whole) {
+      k.work.flops /= d.cp;
+      k.work.bytes /= d.cp;
+      k.model_flops /= d.cp;
+      ops.push_back(k);
+    }
+  }
+}
+
+void append_attention_kernels(std::vector<OpStep>& ops, const Dims& d, const ShapeContext& c, bool forward) {
+  // Q K^T and P V: 2 * b * s_q * s_k * (heads/tp * head_dim) FLOPs each, on the full scores.
+  const double qk_flops = 2 * d.b * d.s_local * d.s * d.q_per_rank;
+  const double scores = d.b * d.heads_per_rank * d.s_local * d.s;  // elements
   const double qkv_bytes = d.tokens * (d.q_per_rank + 2 * d.kv_per_rank) * d.e;
   const double out_bytes = d.tokens * d.q_per_rank * d.e;
   if (c.attention == AttentionKernel::flash) {
@@ -115,7 +162,7 @@ void append_attention(std::vector<OpStep>& ops, const Dims& d, const ShapeContex
 ShapeContext shape_context(const Scenario& scenario) {
   return ShapeContext{scenario.layout.micro_batch_size, scenario.training.seq_length,
                       scenario.layout.tp, scenario.training.precision, scenario.training.attention,
-                      scenario.layout.sequence_parallel};
+                      scenario.layout.sequence_parallel, scenario.layout.cp, scenario.layout.cp_comm};
 }
 
 std::vector<OpStep> layer_forward_ops(const TransformerConfig& m, const ShapeContext& c) {

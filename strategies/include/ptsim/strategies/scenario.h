@@ -41,10 +41,17 @@ struct Training {
 // inside a node): Megatron-LM's default order is tensor, then data, then pipeline.
 enum class RankOrder { tp_dp_pp, tp_pp_dp, dp_tp_pp, dp_pp_tp, pp_tp_dp, pp_dp_tp };
 
+// Context parallelism's K/V exchange: ring attention (point-to-point, overlapped with the
+// attention kernels) or Llama 3's all-gather of K and V before attention.
+enum class ContextParallelComm { ring, all_gather };
+
 struct Layout {
   std::int64_t dp = 1;
   std::int64_t tp = 1;
   std::int64_t pp = 1;
+  // Context parallelism: the sequence split over cp ranks (2 cp load-balanced chunks).
+  std::int64_t cp = 1;
+  ContextParallelComm cp_comm = ContextParallelComm::ring;
   std::int64_t micro_batch_size = 1;
   Schedule schedule = Schedule::one_f_one_b;
   Recompute recompute = Recompute::none;
@@ -55,7 +62,7 @@ struct Layout {
   // Model chunks per GPU for the interleaved 1F1B schedule (Megatron's virtual pipeline).
   std::int64_t virtual_stages = 1;
 
-  std::int64_t num_gpus() const { return dp * tp * pp; }
+  std::int64_t num_gpus() const { return dp * tp * pp * cp; }
 };
 
 struct Scenario {
@@ -75,5 +82,6 @@ std::string_view to_string(Schedule s);
 std::string_view to_string(Recompute r);
 std::string_view to_string(AttentionKernel a);
 std::string_view to_string(RankOrder o);
+std::string_view to_string(ContextParallelComm c);
 
 }  // namespace ptsim::strategies

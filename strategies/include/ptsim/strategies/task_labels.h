@@ -18,6 +18,7 @@ enum class TaskKind : std::uint32_t {
   comm_tp,     // tensor-parallel collectives
   comm_pp,     // pipeline send/recv
   comm_dp,     // data-parallel gradient reduction
+  comm_cp,     // context-parallel K/V exchange
 };
 
 enum class OpId : std::uint16_t {
@@ -44,6 +45,9 @@ enum class OpId : std::uint16_t {
   tp_reduce_scatter,
   pp_send,
   dp_all_reduce,
+  cp_kv_exchange,     // ring attention: K/V (and dK/dV) to the next CP rank
+  cp_all_gather,      // Llama 3 CP: K and V of the whole sequence
+  cp_reduce_scatter,  // its backward: dK and dV
   dp_reduce_scatter,  // ZeRO: gradients
   dp_all_gather,      // ZeRO: parameters
   optimizer_step,

@@ -19,6 +19,11 @@ namespace ptsim::strategies {
 struct OpStep {
   OpId op = OpId::embedding;
   bool is_tp_collective = false;
+  // A context-parallel exchange (on the CP group): `collective` is send_recv for a ring
+  // step, all_gather / reduce_scatter for the all-gather variant. A ring step overlaps the
+  // kernel that follows it: the op after that kernel waits for both.
+  bool is_cp_comm = false;
+  bool overlaps_next = false;
   costmodel::KernelWork work;           // kernels
   costmodel::CollectiveOp collective = costmodel::CollectiveOp::all_reduce;
   double collective_bytes = 0;          // TP collective payload (nccl-tests' full buffer)
@@ -34,6 +39,9 @@ struct ShapeContext {
   // Megatron sequence parallelism: norms and residuals work on s/tp tokens, each TP
   // all-reduce becomes a reduce-scatter and an all-gather.
   bool sequence_parallel = false;
+  // Context parallelism: each rank holds s/cp of every sequence.
+  std::int64_t cp = 1;
+  ContextParallelComm cp_comm = ContextParallelComm::ring;
 };
 
 ShapeContext shape_context(const Scenario& scenario);
