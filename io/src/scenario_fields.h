@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <filesystem>
 #include <limits>
 #include <optional>
 #include <string>
@@ -17,10 +18,14 @@
 #include "ptsim/costmodel/units.h"
 #include "ptsim/strategies/model.h"
 #include "ptsim/strategies/scenario.h"
+#include "hf_config.h"
 
 // A visitor V provides, each taking the Field first:
 //   preset(f, kind, names_fn, find_fn, target, naming)  a preset name that replaces target;
 //                                                       declared first in its object
+//   file_import(f, read_fn, target)                      a file path; read_fn(file, path of
+//                                                       f) returns what replaces target,
+//                                                       like a preset (the two are exclusive)
 //   integer(f, member, IntRule)                          JSON integer
 //   number(f, member, NumberRule, to_si)                 JSON number in the field's unit;
 //                                                       to_si (a costmodel::units helper)
@@ -30,6 +35,7 @@
 //   object(f, fields)                                    nested object; fields(V&) declares it
 //   object_or_preset(f, fields)                          the same, or a preset name alone
 //   exactly_one_of(a, b)                                 exactly one of two keys present
+//   at_most_one_of(a, b)                                 not both of two keys present
 // Fields are visited in declaration order, which is the order the parser applies them:
 // a preset first, then the fields that override it.
 namespace ptsim::io::fields {
@@ -37,7 +43,8 @@ namespace ptsim::io::fields {
 enum class Presence {
   optional,                 // default: the member's value in the default-constructed struct
   required,
-  required_without_preset,  // required unless a preset, here or in an enclosing object, gives it
+  required_without_preset,  // required unless a preset or file_import, here or in an
+                            // enclosing object, gives it
   derived,                  // optional; when absent it is computed (the description says how)
 };
 
@@ -46,6 +53,11 @@ enum class NumberRule { positive, non_negative, fraction };  // fraction: in (0,
 
 // Every integer is at most this, so products of a few of them cannot overflow int64.
 inline constexpr std::int64_t kMaxInteger = std::numeric_limits<std::int32_t>::max();
+
+// Reads a file named by a scenario field into a value of T; errors are InputErrors at
+// error_path. A relative path is resolved against the scenario file's directory first.
+template <class T>
+using ImportFn = T (*)(const std::filesystem::path& file, const std::string& error_path);
 
 // Converts a value in the field's user-facing unit to the member's unit (SI).
 using UnitFn = double (*)(double);
@@ -92,6 +104,8 @@ inline constexpr std::array kPositionEmbeddings = {strategies::PositionEmbedding
                                                    strategies::PositionEmbedding::rope};
 inline constexpr std::array kAttentionKernels = {strategies::AttentionKernel::flash,
                                                  strategies::AttentionKernel::unfused};
+inline constexpr std::array kContextParallelComms = {strategies::ContextParallelComm::ring,
+                                                     strategies::ContextParallelComm::all_gather};
 inline constexpr std::array kRankOrders = {strategies::RankOrder::tp_dp_pp, strategies::RankOrder::tp_pp_dp,
                                            strategies::RankOrder::dp_tp_pp, strategies::RankOrder::dp_pp_tp,
                                            strategies::RankOrder::pp_tp_dp, strategies::RankOrder::pp_dp_tp};
@@ -106,9 +120,16 @@ using enum Presence;
 
 template <class V>
 void model_fields(V& v, strategies::TransformerConfig& m) {
+  v.at_most_one_of("preset", "hf_config");
   v.preset({.name = "preset", .description = "model preset; the other fields override it"},
            "model", &strategies::model_preset_names, &strategies::find_model_preset, m,
            PresetNaming::mark_overrides);
+  v.file_import({.name = "hf_config",
+                 .description = "path to a HuggingFace transformers config.json (llama, "
+                                "mistral, qwen2, gpt2, gpt_neox), relative to the scenario "
+                                "file; used like a preset, the other fields override it; not "
+                                "with preset"},
+                ImportFn<strategies::TransformerConfig>{&import_hf_model}, m);
   v.integer({.name = "num_layers", .description = "transformer layers",
              .presence = required_without_preset},
             m.num_layers, IntRule::positive);
@@ -322,6 +343,15 @@ void layout_fields(V& v, strategies::Layout& l) {
             l.tp, IntRule::positive);
   v.integer({.name = "pp", .description = "pipeline-parallel stages; divides num_layers"},
             l.pp, IntRule::positive);
+  v.integer({.name = "cp",
+             .description = "context-parallel size: each sequence split over cp ranks (placed "
+                            "right after tp); needs seq_length divisible by 2 x cp and flash "
+                            "attention"},
+            l.cp, IntRule::positive);
+  v.enumeration({.name = "cp_comm",
+                 .description = "context parallelism's K/V exchange: ring (point-to-point, "
+                                "overlapped with attention) or all_gather (Llama 3)"},
+                l.cp_comm, kContextParallelComms);
   v.integer({.name = "dp",
              .description = "data-parallel replicas; dp x tp x pp = cluster GPUs; default: "
                             "GPUs / (tp x pp)",

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <limits>
@@ -89,18 +90,23 @@ struct FieldNames {
   void object(const Field& f, Rest&&...) { names.emplace_back(f.name); }
   template <class... Rest>
   void object_or_preset(const Field& f, Rest&&...) { names.emplace_back(f.name); }
+  template <class... Rest>
+  void file_import(const Field& f, Rest&&...) { names.emplace_back(f.name); }
   void exactly_one_of(std::string_view, std::string_view) {}
+  void at_most_one_of(std::string_view, std::string_view) {}
 };
 
 // The parsing visitor: reads one JSON object at `path` into the members its fields
-// function names. `based` is true once a preset (here or in an enclosing object) has
-// filled the target, which makes required_without_preset fields optional.
+// function names. `based` is true once a preset or an imported file (here or in an
+// enclosing object) has filled the target, which makes required_without_preset fields
+// optional. `base_dir` is where relative file paths start (the scenario file's directory;
+// empty: the current directory).
 class Reader {
  public:
   // Checks that j is an object without unknown keys, then reads it with `declare`.
   template <class Fn>
-  static void read(const json& j, const std::string& path, bool based, bool shorthand,
-                   Fn&& declare) {
+  static void read(const json& j, const std::string& path, const std::filesystem::path& base_dir,
+                   bool based, bool shorthand, Fn&& declare) {
     if (!j.is_object()) throw InputError(path, "must be an object, got " + describe_json(j));
     FieldNames known;
     declare(known);
@@ -109,7 +115,7 @@ class Reader {
         throw InputError(join_path(path, key), unknown_key_reason(key, known.names));
       }
     }
-    Reader reader(j, path, based, shorthand);
+    Reader reader(j, path, base_dir, based, shorthand);
     declare(reader);
     reader.finish();
   }
@@ -135,6 +141,20 @@ class Reader {
                                          fmt::join(names(), ", ")));
     }
     target = std::move(*found);
+    based_ = true;
+  }
+
+  template <class T>
+  void file_import(const Field& f, ImportFn<T> read_file, T& target) {
+    import_key_ = f.name;
+    name_ = &target.name;
+    const json* j = lookup(f);
+    if (j == nullptr) return;
+    if (!j->is_string() || j->get_ref<const std::string&>().empty()) {
+      throw InputError(path_of(f), "must be a file path, got " + describe_json(*j));
+    }
+    const std::filesystem::path file = j->get<std::string>();
+    target = read_file(file.is_absolute() ? file : base_dir_ / file, path_of(f));
     based_ = true;
   }
 
@@ -201,7 +221,7 @@ class Reader {
   void object(const Field& f, Fn&& declare) {
     const json* j = lookup(f);
     if (j == nullptr) return;
-    read(*j, path_of(f), based_, false, declare);
+    read(*j, path_of(f), base_dir_, based_, false, declare);
   }
 
   template <class Fn>
@@ -213,14 +233,14 @@ class Reader {
       declare(names);
       json as_object = json::object();
       as_object[names.names.front()] = *j;  // the preset field, declared first
-      read(as_object, path_of(f), based_, true, declare);
+      read(as_object, path_of(f), base_dir_, based_, true, declare);
       return;
     }
     if (!j->is_object()) {
       throw InputError(path_of(f),
                        "must be a preset name or an object, got " + describe_json(*j));
     }
-    read(*j, path_of(f), based_, false, declare);
+    read(*j, path_of(f), base_dir_, based_, false, declare);
   }
 
   void exactly_one_of(std::string_view a, std::string_view b) {
@@ -232,9 +252,16 @@ class Reader {
     if (!has_a && !has_b) throw InputError(path_, fmt::format("give {} or {}", a, b));
   }
 
+  void at_most_one_of(std::string_view a, std::string_view b) {
+    if (obj_.contains(std::string(a)) && obj_.contains(std::string(b))) {
+      throw InputError(path_, fmt::format("give either {} or {}, not both", a, b));
+    }
+  }
+
  private:
-  Reader(const json& obj, std::string path, bool based, bool shorthand)
-      : obj_(obj), path_(std::move(path)), based_(based), shorthand_(shorthand) {}
+  Reader(const json& obj, std::string path, const std::filesystem::path& base_dir, bool based,
+         bool shorthand)
+      : obj_(obj), path_(std::move(path)), base_dir_(base_dir), based_(based), shorthand_(shorthand) {}
 
   std::string path_of(const Field& f) const { return join_path(path_, f.name); }
 
@@ -259,16 +286,20 @@ class Reader {
       *name_ = "custom";
       return;
     }
-    const bool overridden = std::any_of(obj_.items().begin(), obj_.items().end(),
-                                        [&](const auto& kv) { return kv.key() != preset_key_; });
+    const bool overridden =
+        std::any_of(obj_.items().begin(), obj_.items().end(), [&](const auto& kv) {
+          return kv.key() != preset_key_ && kv.key() != import_key_;
+        });
     if (preset_naming_ == PresetNaming::mark_overrides && overridden) *name_ += " (modified)";
   }
 
   const json& obj_;
   std::string path_;
+  const std::filesystem::path& base_dir_;
   bool based_;
   bool shorthand_;
   std::string_view preset_key_;
+  std::string_view import_key_;
   PresetNaming preset_naming_ = PresetNaming::keep;
   std::string* name_ = nullptr;
 };
@@ -342,24 +373,37 @@ void check_precision(const strategies::Training& t, const costmodel::GpuSpec& gp
 
 void check_layout(strategies::Layout& l, const strategies::TransformerConfig& m,
                   const strategies::Training& t, std::int64_t num_gpus) {
-  const std::int64_t tp_pp = l.tp * l.pp;  // each <= kMaxInteger: no overflow
+  // tp, pp, cp <= kMaxInteger each: their product fits in 2^93 only with care, so check.
+  std::int64_t tp_pp = 0;
+  if (__builtin_mul_overflow(l.tp * l.pp, l.cp, &tp_pp)) tp_pp = 0;
+  const std::string cp_term = l.cp > 1 ? fmt::format(" x cp ({})", l.cp) : "";
   if (l.dp == 0) {
-    if (num_gpus % tp_pp != 0) {
+    if (tp_pp == 0 || num_gpus % tp_pp != 0) {
       throw InputError("layout.dp",
                        fmt::format("not given, and cluster.num_gpus {} is not divisible by "
-                                   "tp ({}) x pp ({}) = {}",
-                                   num_gpus, l.tp, l.pp, tp_pp));
+                                   "tp ({}){} x pp ({}) = {}",
+                                   num_gpus, l.tp, cp_term, l.pp, tp_pp));
     }
     l.dp = num_gpus / tp_pp;
   }
   std::int64_t product = 0;
-  const bool overflow = __builtin_mul_overflow(l.dp, tp_pp, &product);
+  const bool overflow = tp_pp == 0 || __builtin_mul_overflow(l.dp, tp_pp, &product);
   if (overflow || product != num_gpus) {
-    throw InputError("layout", fmt::format("dp ({}) x tp ({}) x pp ({}) = {} does not equal "
+    throw InputError("layout", fmt::format("dp ({}) x tp ({}){} x pp ({}) = {} does not equal "
                                            "cluster.num_gpus {}",
-                                           l.dp, l.tp, l.pp,
+                                           l.dp, l.tp, cp_term, l.pp,
                                            overflow ? "more than 2^63" : std::to_string(product),
                                            num_gpus));
+  }
+  if (l.cp > 1) {
+    if (t.seq_length % (2 * l.cp) != 0) {
+      throw InputError("layout.cp", fmt::format("{} needs training.seq_length {} divisible by 2 x cp = {} "
+                                                "(load-balanced causal chunks)",
+                                                l.cp, t.seq_length, 2 * l.cp));
+    }
+    if (t.attention != strategies::AttentionKernel::flash) {
+      throw InputError("layout.cp", fmt::format("{} needs training.attention flash", l.cp));
+    }
   }
   const std::pair<std::string_view, std::int64_t> tp_divides[] = {
       {"num_attention_heads", m.num_attention_heads},
@@ -451,29 +495,13 @@ class DuplicateKeyCheck {
   std::vector<Frame> frames_;
 };
 
-// nlohmann's message without its "[json.exception.parse_error.101] parse error at line 1,
-// column 2: " prefix.
-std::string parse_error_detail(const json::parse_error& e) {
-  std::string_view what = e.what();
-  if (auto bracket = what.find("] "); bracket != std::string_view::npos) {
-    what.remove_prefix(bracket + 2);
-  }
-  if (what.starts_with("parse error")) {
-    if (auto colon = what.find(": "); colon != std::string_view::npos) {
-      what.remove_prefix(colon + 2);
-    }
-  }
-  return std::string(what);
-}
-
-}  // namespace
-
-strategies::Scenario parse_scenario(const json& doc) {
+// parse_scenario with relative file paths (model.hf_config) resolved against base_dir.
+strategies::Scenario parse_scenario_in(const json& doc, const std::filesystem::path& base_dir) {
   if (!doc.is_object()) {
     throw InputError("", "a scenario must be a JSON object, got " + describe_json(doc));
   }
   ScenarioInput in;
-  Reader::read(doc, "", false, false, [&](auto& v) { scenario_fields(v, in); });
+  Reader::read(doc, "", base_dir, false, false, [&](auto& v) { scenario_fields(v, in); });
 
   strategies::Scenario s;
   s.name = in.name;
@@ -486,6 +514,10 @@ strategies::Scenario parse_scenario(const json& doc) {
   check_layout(s.layout, s.model, s.training, s.cluster.num_gpus());
   return s;
 }
+
+}  // namespace
+
+strategies::Scenario parse_scenario(const json& doc) { return parse_scenario_in(doc, {}); }
 
 strategies::Scenario parse_scenario_file(const std::filesystem::path& file) {
   std::error_code ec;
@@ -505,7 +537,7 @@ strategies::Scenario parse_scenario_file(const std::filesystem::path& file) {
     throw InputError(file.string(), fmt::format("invalid JSON at line {}, column {}: {}",
                                                 at.line, at.column, parse_error_detail(e)));
   }
-  return parse_scenario(doc);
+  return parse_scenario_in(doc, file.parent_path());
 }
 
 }  // namespace ptsim::io

@@ -892,3 +892,29 @@ TEST(ScenarioParserStrategies, InterleavingSequenceParallelAndZero) {
 
 }  // namespace
 }  // namespace ptsim::io
+
+namespace ptsim::io {
+namespace {
+
+TEST(ScenarioParserStrategies, ContextParallel) {
+  json doc = preset_scenario();
+  doc["layout"] = json::parse(R"({"tp": 8, "cp": 2, "pp": 16, "cp_comm": "all_gather"})");
+  const auto s = parse_scenario(doc);
+  EXPECT_EQ(s.layout.cp, 2);
+  EXPECT_EQ(s.layout.dp, 4);
+  EXPECT_EQ(s.layout.cp_comm, strategies::ContextParallelComm::all_gather);
+  json mismatch = preset_scenario();
+  mismatch["layout"]["cp"] = 2;
+  EXPECT_EQ(message_of(mismatch), "layout: dp (8) x tp (8) x cp (2) x pp (16) = 2048 does not equal cluster.num_gpus 1024");
+  json odd = preset_scenario();
+  odd["layout"] = json::parse(R"({"tp": 8, "cp": 16, "pp": 8})");
+  odd["training"]["seq_length"] = 2000;
+  EXPECT_EQ(message_of(odd), "layout.cp: 16 needs training.seq_length 2000 divisible by 2 x cp = 32 (load-balanced causal chunks)");
+  json unfused = preset_scenario();
+  unfused["layout"] = json::parse(R"({"tp": 8, "cp": 2, "pp": 16})");
+  unfused["training"]["attention"] = "unfused";
+  EXPECT_EQ(message_of(unfused), "layout.cp: 2 needs training.attention flash");
+}
+
+}  // namespace
+}  // namespace ptsim::io

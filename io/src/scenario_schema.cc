@@ -40,6 +40,12 @@ class SchemaWriter {
     add(f, {{"type", "string"}, {"enum", preset_names_}, {"x-preset-kind", kind}}, std::nullopt);
   }
 
+  template <class T>
+  void file_import(const Field& f, ImportFn<T>, T&) {
+    import_key_ = std::string(f.name);
+    add(f, {{"type", "string"}, {"minLength", 1}}, std::nullopt);
+  }
+
   template <class Int>
   void integer(const Field& f, Int& member, IntRule rule) {
     add(f, {{"type", "integer"}, {"minimum", rule == IntRule::non_negative ? 0 : 1}, {"maximum", kMaxInteger}},
@@ -74,14 +80,14 @@ class SchemaWriter {
 
   template <class Fn>
   void object(const Field& f, Fn&& declare) {
-    SchemaWriter child(enclosing_preset_ || !preset_key_.empty());
+    SchemaWriter child(enclosing_preset_ || has_base());
     declare(child);
     add(f, child.finish(), std::nullopt);
   }
 
   template <class Fn>
   void object_or_preset(const Field& f, Fn&& declare) {
-    SchemaWriter child(enclosing_preset_ || !preset_key_.empty());
+    SchemaWriter child(enclosing_preset_ || has_base());
     declare(child);
     json name = {{"type", "string"},
                  {"enum", child.preset_names_},
@@ -95,16 +101,25 @@ class SchemaWriter {
                                               {{"required", json::array({b})}}})}});
   }
 
+  void at_most_one_of(std::string_view a, std::string_view b) {
+    all_of_.push_back({{"not", {{"required", json::array({a, b})}}}});
+  }
+
   json finish() const {
     json s = {{"type", "object"}, {"additionalProperties", false}, {"properties", properties_}};
     json required = required_;
     json all_of = all_of_;
     if (!required_without_preset_.empty() && !enclosing_preset_) {
-      if (preset_key_.empty()) {
+      if (!has_base()) {
         for (const auto& name : required_without_preset_) required.push_back(name);
       } else {
-        all_of.push_back({{"anyOf", json::array({{{"required", json::array({preset_key_})}},
-                                                 {{"required", required_without_preset_}}})}});
+        // A preset, or an imported file, or every required_without_preset field.
+        json any_of = json::array();
+        for (const std::string& key : {preset_key_, import_key_}) {
+          if (!key.empty()) any_of.push_back({{"required", json::array({key})}});
+        }
+        any_of.push_back({{"required", required_without_preset_}});
+        all_of.push_back({{"anyOf", std::move(any_of)}});
       }
     }
     if (!required.empty()) s["required"] = std::move(required);
@@ -113,6 +128,9 @@ class SchemaWriter {
   }
 
  private:
+  // A preset or an imported file may fill this object.
+  bool has_base() const { return !preset_key_.empty() || !import_key_.empty(); }
+
   void add(const Field& f, json s, std::optional<json> default_value) {
     const std::string name(f.name);
     s["description"] = std::string(f.description);
@@ -130,6 +148,7 @@ class SchemaWriter {
 
   bool enclosing_preset_;
   std::string preset_key_;
+  std::string import_key_;
   json preset_names_ = json::array();
   json properties_ = json::object();
   json required_ = json::array();

@@ -79,4 +79,17 @@ LineColumn line_column(std::string_view text, std::size_t byte_position) {
   return at;
 }
 
+std::string parse_error_detail(const nlohmann::json::parse_error& e) {
+  std::string_view what = e.what();
+  if (auto bracket = what.find("] "); bracket != std::string_view::npos) {
+    what.remove_prefix(bracket + 2);
+  }
+  if (what.starts_with("parse error")) {
+    if (auto colon = what.find(": "); colon != std::string_view::npos) {
+      what.remove_prefix(colon + 2);
+    }
+  }
+  return std::string(what);
+}
+
 }  // namespace ptsim::io

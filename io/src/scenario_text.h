@@ -1,5 +1,6 @@
 // Text helpers for scenario errors: how a bad JSON value is shown, "did you mean"
-// suggestions for misspelt names, and byte offsets turned into line:column.
+// suggestions for misspelt names, byte offsets turned into line:column, and JSON parse
+// errors without nlohmann's prefix.
 #pragma once
 
 #include <cstddef>
@@ -30,5 +31,9 @@ struct LineColumn {
 // Where the byte_position-th byte (1-based, as nlohmann::json::parse_error::byte counts)
 // of text lies; a position past the end gives the place just after the last byte.
 LineColumn line_column(std::string_view text, std::size_t byte_position);
+
+// nlohmann's parse error message without its "[json.exception.parse_error.101] parse error
+// at line 1, column 2: " prefix (callers give the line and column themselves).
+std::string parse_error_detail(const nlohmann::json::parse_error& e);
 
 }  // namespace ptsim::io

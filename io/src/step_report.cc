@@ -75,7 +75,7 @@ json step_report_json(const strategies::Scenario& s, const strategies::StepResul
       {"model", s.model.name},
       {"gpu", s.cluster.gpu.name},
       {"num_gpus", r.num_gpus},
-      {"layout", {{"tp", s.layout.tp}, {"pp", s.layout.pp}, {"dp", s.layout.dp},
+      {"layout", {{"tp", s.layout.tp}, {"pp", s.layout.pp}, {"dp", s.layout.dp}, {"cp", s.layout.cp},
                   {"micro_batch_size", s.layout.micro_batch_size},
                   {"num_microbatches", r.num_microbatches},
                   {"schedule", std::string(strategies::to_string(s.layout.schedule))},
@@ -115,8 +115,9 @@ std::string step_report_table(const strategies::Scenario& s, const strategies::S
                             s.model.num_layers, s.model.hidden_size));
   line("cluster", fmt::format("{} x {} ({} nodes of {})", r.num_gpus, s.cluster.gpu.name, s.cluster.num_nodes,
                               s.cluster.gpus_per_node));
-  line("layout", fmt::format("tp {} x pp {} x dp {}, {}{} schedule, recompute {}{}{}", s.layout.tp, s.layout.pp,
-                             s.layout.dp, strategies::to_string(s.layout.schedule),
+  line("layout", fmt::format("tp {}{} x pp {} x dp {}, {}{} schedule, recompute {}{}{}", s.layout.tp,
+                             s.layout.cp > 1 ? fmt::format(" x cp {} ({})", s.layout.cp, strategies::to_string(s.layout.cp_comm)) : "",
+                             s.layout.pp, s.layout.dp, strategies::to_string(s.layout.schedule),
                              s.layout.virtual_stages > 1 ? fmt::format(" interleaved x{}", s.layout.virtual_stages) : "",
                              strategies::to_string(s.layout.recompute),
                              s.layout.sequence_parallel ? ", sequence parallel" : "",
@@ -141,6 +142,7 @@ std::string step_report_table(const strategies::Scenario& s, const strategies::S
   row("recompute", b.recompute_s);
   row("pipeline bubble", b.bubble_s);
   row("exposed TP comm", b.exposed_tp_s);
+  if (s.layout.cp > 1) row("exposed CP comm", b.exposed_cp_s);
   row("exposed PP comm", b.exposed_pp_s);
   row("exposed DP comm", b.exposed_dp_s);
   row("optimizer", b.optimizer_s);

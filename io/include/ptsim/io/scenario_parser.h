@@ -13,10 +13,12 @@
 namespace ptsim::io {
 
 // Throws InputError naming the dotted path of the first bad field (docs/scenario.md).
+// A relative model.hf_config path is resolved against the current directory.
 strategies::Scenario parse_scenario(const nlohmann::json& doc);
 
 // As parse_scenario, from a file. A file that cannot be read or is not valid JSON gives an
-// InputError whose path is the file name and whose reason has the line and column.
+// InputError whose path is the file name and whose reason has the line and column. A
+// relative model.hf_config path is resolved against the file's directory.
 strategies::Scenario parse_scenario_file(const std::filesystem::path& file);
 
 // JSON Schema (draft 2020-12) of the scenario format, generated from the same field
