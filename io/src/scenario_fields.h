@@ -380,6 +380,10 @@ void layout_fields(V& v, strategies::Layout& l) {
              .description = "Megatron sequence parallelism: norms and dropout sharded over tp, "
                             "TP all-reduces become reduce-scatter + all-gather"},
             l.sequence_parallel);
+  v.boolean({.name = "overlap_grad_reduce",
+             .description = "reduce each layer's gradients during the step's last backward "
+                            "(Megatron --overlap-grad-reduce) instead of after it"},
+            l.overlap_grad_reduce);
   v.integer({.name = "zero_stage",
              .description = "ZeRO sharding over dp: 0 none, 1 optimizer states (distributed "
                             "optimizer), 2 + gradients, 3 + parameters (FSDP)"},

@@ -42,6 +42,14 @@ TransformerConfig llama3(std::string name, std::int64_t layers, std::int64_t hid
   return c;
 }
 
+TransformerConfig llama2(std::string name, std::int64_t layers, std::int64_t hidden, std::int64_t heads,
+                         std::int64_t kv_heads, std::int64_t ffn) {
+  TransformerConfig c = llama3(std::move(name), layers, hidden, heads, ffn);
+  c.num_query_groups = kv_heads;
+  c.vocab_size = 32000;
+  return c;
+}
+
 std::vector<TransformerConfig> all_presets() {
   return {
       megatron_gpt("gpt3-175b", 96, 12288, 96),
@@ -59,6 +67,15 @@ std::vector<TransformerConfig> all_presets() {
       llama3("llama3-8b", 32, 4096, 32, 14336),
       llama3("llama3-70b", 80, 8192, 64, 28672),
       llama3("llama3-405b", 126, 16384, 128, 53248),
+      // Llama 3.1 keeps Llama 3's architecture (its longer context is a training setting).
+      llama3("llama3.1-8b", 32, 4096, 32, 14336),
+      llama3("llama3.1-70b", 80, 8192, 64, 28672),
+      llama3("llama3.1-405b", 126, 16384, 128, 53248),
+      // Llama 2 (Touvron et al. 2023, Table 1 and model cards): 32000-token vocabulary;
+      // multi-head attention up to 13B, 8 KV heads at 70B.
+      llama2("llama2-7b", 32, 4096, 32, 32, 11008),
+      llama2("llama2-13b", 40, 5120, 40, 40, 13824),
+      llama2("llama2-70b", 80, 8192, 64, 8, 28672),
   };
 }
 

@@ -52,7 +52,8 @@ struct StageRuntime {
   Ports ports{};
   CollectivePlan dp_plan;          // ZeRO 0: all-reduce; ZeRO >= 1: reduce-scatter
   CollectivePlan dp_gather_plan;   // ZeRO >= 1: all-gather of the updated parameters
-  CollectivePlan layer_gather_plan, layer_scatter_plan;  // ZeRO 3: per layer
+  CollectivePlan layer_gather_plan;   // ZeRO 3: a layer's parameters
+  CollectivePlan layer_reduce_plan;   // ZeRO 3 or overlap_grad_reduce: a layer's gradients
   bool dp_crosses_pods = false;
   std::array<CollectivePlan, 2> send_plan;  // forward (to stage + 1), backward (to stage - 1)
 };
@@ -216,16 +217,17 @@ class StepLowering {
     const double grad_element = s_.training.grad_reduce_in_fp32 ? 4.0 : costmodel::bytes_per_element(act_dtype);
     const double weight_element = mixed ? 2.0 : 4.0;
     const auto zero = s_.layout.zero_stage;
-    // ZeRO 3 moves each layer's parameters and gradients inside the blocks; the tail then
-    // handles only the embedding and output layer.
+    // ZeRO 3 and overlapped gradient reduction move each layer's gradients (and for ZeRO 3
+    // its parameters) inside the blocks; the tail then handles the embedding and output layer.
     const double layer_params = layer_parameters(m, s_.layout.tp);
-    const double tail_params = zero >= 3 ? plan.parameters - static_cast<double>(per_stage) * layer_params : plan.parameters;
+    const bool per_layer = zero >= 3 || s_.layout.overlap_grad_reduce;
+    const double tail_params = per_layer ? plan.parameters - static_cast<double>(per_stage) * layer_params : plan.parameters;
     if (s_.layout.dp * s_.layout.cp > 1) {
       // Gradients are reduced over data and context parallel ranks together.
       const auto shape = shape_of(grid_.dp_cp_group(0, st));
       rt.dp_crosses_pods = shape.crosses_pods;
       if (zero == 0) {
-        rt.dp_plan = costmodel::plan_collective(CollectiveOp::all_reduce, shape, plan.parameters * grad_element, s_.cluster);
+        rt.dp_plan = costmodel::plan_collective(CollectiveOp::all_reduce, shape, tail_params * grad_element, s_.cluster);
         plan.dp_all_reduce = alone(rt.dp_plan, shape.crosses_pods);
       } else {
         rt.dp_plan = costmodel::plan_collective(CollectiveOp::reduce_scatter, shape, tail_params * grad_element, s_.cluster);
@@ -234,7 +236,10 @@ class StepLowering {
       }
       if (zero >= 3) {
         rt.layer_gather_plan = costmodel::plan_collective(CollectiveOp::all_gather, shape, layer_params * weight_element, s_.cluster);
-        rt.layer_scatter_plan = costmodel::plan_collective(CollectiveOp::reduce_scatter, shape, layer_params * grad_element, s_.cluster);
+      }
+      if (per_layer) {
+        rt.layer_reduce_plan = costmodel::plan_collective(zero >= 1 ? CollectiveOp::reduce_scatter : CollectiveOp::all_reduce,
+                                                          shape, layer_params * grad_element, s_.cluster);
       }
     }
     // The optimizer updates this GPU's shard: all its parameters, or 1/dp with ZeRO.
@@ -342,6 +347,15 @@ class StepLowering {
   bool reduces_gradients() const { return s_.layout.dp * s_.layout.cp > 1; }
   bool zero3() const { return s_.layout.zero_stage >= 3 && reduces_gradients(); }
 
+  // Whether the backward block (mb, chunk) reduces each layer's gradients as it goes:
+  // ZeRO 3 after every micro-batch; overlap_grad_reduce (Megatron's bucketed reduction,
+  // one layer per bucket) in the step's last backward, when the gradients are complete.
+  bool reduce_layer_now(std::int64_t mb, int chunk) const {
+    if (!reduces_gradients()) return false;
+    if (zero3()) return true;
+    return s_.layout.overlap_grad_reduce && mb == s_.num_microbatches() - 1 && chunk == 0;
+  }
+
   // ZeRO 3: gather layer `l`'s parameters before its first kernel, at most one layer ahead
   // of the compute (`gate`: the previous layer's first kernel).
   std::optional<sim::TaskId> gather_layer(const StageRuntime& rt, std::int32_t l, std::int64_t mb,
@@ -397,11 +411,13 @@ class StepLowering {
         const auto bwd_first = layer_chain(rt, ops.layer_bwd, TaskKind::backward, l, mb, prev, block,
                                            layer_first ? std::nullopt : gathered);
         gate = layer_first ? layer_first : bwd_first;
-        if (zero3() && prev) {
-          // Reduce-scatter this layer's gradients once its backward is done, off the critical path.
-          const auto [head, tail] = emit_collective(rt, rt.layer_scatter_plan, rt.dp_stream, TaskKind::comm_dp,
-                                                    {OpId::dp_reduce_scatter, TaskKind::comm_dp, l, static_cast<std::int32_t>(mb), -1},
-                                                    rt.dp_crosses_pods);
+        if (reduce_layer_now(mb, chunk) && prev) {
+          // Reduce this layer's gradients once its backward is done, beside the compute.
+          const bool scatter = s_.layout.zero_stage >= 1;
+          const auto [head, tail] = emit_collective(
+              rt, rt.layer_reduce_plan, rt.dp_stream, TaskKind::comm_dp,
+              {scatter ? OpId::dp_reduce_scatter : OpId::dp_all_reduce, TaskKind::comm_dp, l, static_cast<std::int32_t>(mb), -1},
+              rt.dp_crosses_pods);
           out_.graph.add_dependency(*prev, head);
           (void)tail;
         }

@@ -34,6 +34,13 @@ TEST(TransformerOps, LlamaParameterCountsMatchPublishedSizes) {
   EXPECT_NEAR(total_parameters(*find_model_preset("llama3-405b"), 8192) / 1e9, 405.85, 0.1);
 }
 
+TEST(TransformerOps, Llama2ParameterCountsMatchPublishedSizes) {
+  // Model cards: 6.74B, 13.0B, 69.0B.
+  EXPECT_NEAR(total_parameters(*find_model_preset("llama2-7b"), 4096) / 1e9, 6.74, 0.01);
+  EXPECT_NEAR(total_parameters(*find_model_preset("llama2-13b"), 4096) / 1e9, 13.02, 0.01);
+  EXPECT_NEAR(total_parameters(*find_model_preset("llama2-70b"), 4096) / 1e9, 68.98, 0.05);
+}
+
 TEST(TransformerOps, ModelFlopsAreMegatronFormula) {
   // Model FLOPs of one iteration without recompute: 72 B s l h^2 (1 + s/(6h) + V/(12 l h)),
   // three passes of Eq. 3's per-pass count.

@@ -59,6 +59,8 @@ struct Layout {
   bool sequence_parallel = false;
   // 0: replicated; 1: optimizer states sharded over dp; 2: + gradients; 3: + parameters.
   std::int64_t zero_stage = 0;
+  // Megatron --overlap-grad-reduce: reduce each layer's gradients during the last backward.
+  bool overlap_grad_reduce = false;
   // Model chunks per GPU for the interleaved 1F1B schedule (Megatron's virtual pipeline).
   std::int64_t virtual_stages = 1;
 
