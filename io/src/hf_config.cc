@@ -26,8 +26,10 @@ using strategies::Normalization;
 using strategies::PositionEmbedding;
 using strategies::TransformerConfig;
 
-constexpr std::array kDenseTypes = {"llama", "mistral", "qwen2", "gpt2", "gpt_neox"};
-constexpr std::array kMixtureOfExpertsTypes = {"mixtral", "qwen2_moe", "deepseek_v3"};
+constexpr std::array kSupportedTypes = {"llama", "mistral", "qwen2", "gpt2", "gpt_neox", "mixtral"};
+// Mixture-of-experts families whose layer pattern ptsim does not model yet: Qwen2-MoE's
+// sparse-step layers, DeepSeek-V3's dense first layers and multi-head latent attention.
+constexpr std::array kUnmodelledMoeTypes = {"qwen2_moe", "deepseek_v3"};
 
 // Reads the keys of one config.json. HF writes null for an unset optional value, so null
 // counts as absent. Every error is "<key>: <reason>" at error_path.
@@ -188,7 +190,7 @@ bool contains(const std::array<const char*, N>& names, std::string_view name) {
 }  // namespace
 
 std::vector<std::string> hf_supported_model_types() {
-  return {kDenseTypes.begin(), kDenseTypes.end()};
+  return {kSupportedTypes.begin(), kSupportedTypes.end()};
 }
 
 HfModel hf_model_from_json(const json& config, const std::string& error_path) {
@@ -197,16 +199,16 @@ HfModel hf_model_from_json(const json& config, const std::string& error_path) {
   }
   const HfReader r(config, error_path);
   HfModel out;
-  const std::string supported = fmt::format("{}", fmt::join(kDenseTypes, ", "));
+  const std::string supported = fmt::format("{}", fmt::join(kSupportedTypes, ", "));
   const auto model_type = r.string({"model_type"});
   if (!model_type) r.fail("model_type", "required; supported: " + supported);
   out.model_type = *model_type;
-  if (contains(kMixtureOfExpertsTypes, out.model_type)) {
-    throw InputError(error_path, fmt::format("{} is a mixture-of-experts model; MoE is not "
-                                             "modelled yet",
-                                             out.model_type));
+  if (contains(kUnmodelledMoeTypes, out.model_type)) {
+    throw InputError(error_path, fmt::format("{} is a mixture-of-experts model whose layer pattern "
+                                             "is not modelled yet (supported: {})",
+                                             out.model_type, supported));
   }
-  if (!contains(kDenseTypes, out.model_type)) {
+  if (!contains(kSupportedTypes, out.model_type)) {
     r.fail("model_type", fmt::format("'{}' is not supported; supported: {}", out.model_type, supported));
   }
 
@@ -217,6 +219,12 @@ HfModel hf_model_from_json(const json& config, const std::string& error_path) {
     map_gpt_neox(r, m);
   } else {
     map_llama_family(r, m);
+  }
+  if (out.model_type == "mixtral") {
+    // Every layer's MLP: num_local_experts SwiGLU experts of intermediate_size, top-k routing.
+    m.num_experts = r.positive("num_local_experts");
+    m.moe_router_topk = r.positive("num_experts_per_tok");
+    m.moe_ffn_hidden_size = m.ffn_hidden_size;
   }
   // Accepted in either spelling and ignored: RoPE scaling does not change the cost.
   r.ignored_object({"rope_parameters", "rope_scaling"});

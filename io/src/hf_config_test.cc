@@ -212,20 +212,27 @@ TEST(HfConfig, UnknownKeysAreIgnored) {
 
 // --- rejected configs ------------------------------------------------------------------
 
-TEST(HfConfigErrors, MixtureOfExpertsIsRejected) {
-  try {
-    read_hf_config(fixture("mixtral-8x7b.json"), kPath);
-    FAIL() << "no error";
-  } catch (const InputError& e) {
-    EXPECT_EQ(std::string(e.what()),
-              "model.hf_config: mixtral is a mixture-of-experts model; MoE is not modelled yet");
-  }
+TEST(HfConfig, MixtralMapsToMixtureOfExperts) {
+  const auto m = read_hf_config(fixture("mixtral-8x7b.json"), kPath).model;
+  EXPECT_EQ(m.num_experts, 8);
+  EXPECT_EQ(m.moe_router_topk, 2);
+  EXPECT_EQ(m.moe_ffn_hidden_size, 14336);
+  const auto preset = *strategies::find_model_preset("mixtral-8x7b");
+  EXPECT_EQ(m.num_layers, preset.num_layers);
+  EXPECT_EQ(m.hidden_size, preset.hidden_size);
+  EXPECT_EQ(m.num_query_groups, preset.num_query_groups);
+  EXPECT_EQ(m.vocab_size, preset.vocab_size);
+}
+
+TEST(HfConfigErrors, UnmodelledMixtureOfExpertsIsRejected) {
   for (const char* type : {"qwen2_moe", "deepseek_v3"}) {
     json config = fixture_json("mixtral-8x7b.json");
     config["model_type"] = type;
     const InputError e = mapping_error(config);
     EXPECT_EQ(e.path(), kPath);
-    EXPECT_EQ(e.reason(), std::string(type) + " is a mixture-of-experts model; MoE is not modelled yet");
+    EXPECT_EQ(e.reason(), std::string(type) +
+                              " is a mixture-of-experts model whose layer pattern is not modelled yet "
+                              "(supported: llama, mistral, qwen2, gpt2, gpt_neox, mixtral)");
   }
 }
 
@@ -234,10 +241,10 @@ TEST(HfConfigErrors, UnknownOrMissingModelType) {
   config["model_type"] = "bert";
   EXPECT_EQ(std::string(mapping_error(config).what()),
             "model.hf_config: model_type: 'bert' is not supported; supported: llama, mistral, "
-            "qwen2, gpt2, gpt_neox");
+            "qwen2, gpt2, gpt_neox, mixtral");
   config.erase("model_type");
   EXPECT_EQ(mapping_error(config).reason(),
-            "model_type: required; supported: llama, mistral, qwen2, gpt2, gpt_neox");
+            "model_type: required; supported: llama, mistral, qwen2, gpt2, gpt_neox, mixtral");
   EXPECT_EQ(mapping_error(json::array()).reason(),
             "a config.json must be a JSON object, got an array");
 }
@@ -354,8 +361,6 @@ TEST(HfConfigScenario, Errors) {
             "model.hf_config: must be a file path, got 42");
   EXPECT_EQ(scenario_error(scenario_with({{"hf_config", ""}})),
             "model.hf_config: must be a file path, got string \"\"");
-  EXPECT_EQ(scenario_error(scenario_with({{"hf_config", fixture("mixtral-8x7b.json").string()}})),
-            "model.hf_config: mixtral is a mixture-of-experts model; MoE is not modelled yet");
   EXPECT_EQ(scenario_error(scenario_with({{"hf_config", llama}, {"hiden_size", 1}})),
             "model.hiden_size: unknown field; did you mean 'hidden_size'?");
   // The cross-field rules apply to the imported model.

@@ -171,6 +171,21 @@ void model_fields(V& v, strategies::TransformerConfig& m) {
   v.number({.name = "attention_dropout",
             .description = "dropout probability on attention probabilities; below 1"},
            m.attention_dropout, NumberRule::non_negative, same_unit);
+  v.integer({.name = "num_experts",
+             .description = "mixture of experts: experts per MoE layer (every layer); 0 = dense"},
+            m.num_experts, IntRule::non_negative);
+  v.integer({.name = "moe_router_topk", .description = "experts each token is routed to"},
+            m.moe_router_topk, IntRule::positive);
+  v.integer({.name = "moe_ffn_hidden_size",
+             .description = "width of each expert's MLP; 0 = ffn_hidden_size"},
+            m.moe_ffn_hidden_size, IntRule::non_negative);
+  v.integer({.name = "moe_shared_expert_intermediate_size",
+             .description = "width of the shared expert applied to every token; 0 = none"},
+            m.moe_shared_expert_intermediate_size, IntRule::non_negative);
+  v.number({.name = "moe_capacity_factor",
+            .description = "expert capacity as a multiple of the balanced load; experts pad "
+                           "to it; 0 = dropless"},
+           m.moe_capacity_factor, NumberRule::non_negative, same_unit);
 }
 
 // `presence` is optional for a GPU's own efficiency (default: ptsim's generic values) and
@@ -352,6 +367,10 @@ void layout_fields(V& v, strategies::Layout& l) {
                  .description = "context parallelism's K/V exchange: ring (point-to-point, "
                                 "overlapped with attention) or all_gather (Llama 3)"},
                 l.cp_comm, kContextParallelComms);
+  v.integer({.name = "ep",
+             .description = "expert-parallel size: experts split over ep of the data-parallel "
+                            "ranks; divides num_experts and dp x cp"},
+            l.ep, IntRule::positive);
   v.integer({.name = "dp",
              .description = "data-parallel replicas; dp x tp x pp = cluster GPUs; default: "
                             "GPUs / (tp x pp)",

@@ -395,6 +395,23 @@ void check_layout(strategies::Layout& l, const strategies::TransformerConfig& m,
                                            overflow ? "more than 2^63" : std::to_string(product),
                                            num_gpus));
   }
+  if (m.num_experts == 0 && l.ep > 1) {
+    throw InputError("layout.ep", fmt::format("{} needs a mixture-of-experts model (model.num_experts > 0)", l.ep));
+  }
+  if (m.num_experts > 0) {
+    if (m.moe_router_topk > m.num_experts) {
+      throw InputError("model.moe_router_topk", fmt::format("{} is more than model.num_experts {}",
+                                                            m.moe_router_topk, m.num_experts));
+    }
+    if (m.num_experts % l.ep != 0) {
+      throw InputError("layout.ep", fmt::format("{} does not divide model.num_experts {}", l.ep, m.num_experts));
+    }
+    if ((l.dp * l.cp) % l.ep != 0) {
+      throw InputError("layout.ep", fmt::format("{} does not divide dp ({}) x cp ({}) = {}: experts are split "
+                                                "over data-parallel ranks",
+                                                l.ep, l.dp, l.cp, l.dp * l.cp));
+    }
+  }
   if (l.cp > 1) {
     if (t.seq_length % (2 * l.cp) != 0) {
       throw InputError("layout.cp", fmt::format("{} needs training.seq_length {} divisible by 2 x cp = {} "

@@ -75,7 +75,7 @@ json step_report_json(const strategies::Scenario& s, const strategies::StepResul
       {"model", s.model.name},
       {"gpu", s.cluster.gpu.name},
       {"num_gpus", r.num_gpus},
-      {"layout", {{"tp", s.layout.tp}, {"pp", s.layout.pp}, {"dp", s.layout.dp}, {"cp", s.layout.cp},
+      {"layout", {{"tp", s.layout.tp}, {"pp", s.layout.pp}, {"dp", s.layout.dp}, {"cp", s.layout.cp}, {"ep", s.layout.ep},
                   {"micro_batch_size", s.layout.micro_batch_size},
                   {"num_microbatches", r.num_microbatches},
                   {"schedule", std::string(strategies::to_string(s.layout.schedule))},
@@ -118,7 +118,7 @@ std::string step_report_table(const strategies::Scenario& s, const strategies::S
                               s.cluster.gpus_per_node));
   line("layout", fmt::format("tp {}{} x pp {} x dp {}, {}{} schedule, recompute {}{}{}", s.layout.tp,
                              s.layout.cp > 1 ? fmt::format(" x cp {} ({})", s.layout.cp, strategies::to_string(s.layout.cp_comm)) : "",
-                             s.layout.pp, s.layout.dp, strategies::to_string(s.layout.schedule),
+                             s.layout.pp, s.layout.ep > 1 ? fmt::format("{} (ep {})", s.layout.dp, s.layout.ep) : std::to_string(s.layout.dp), strategies::to_string(s.layout.schedule),
                              s.layout.virtual_stages > 1 ? fmt::format(" interleaved x{}", s.layout.virtual_stages) : "",
                              strategies::to_string(s.layout.recompute),
                              s.layout.sequence_parallel ? ", sequence parallel" : "",
@@ -144,6 +144,7 @@ std::string step_report_table(const strategies::Scenario& s, const strategies::S
   row("pipeline bubble", b.bubble_s);
   row("exposed TP comm", b.exposed_tp_s);
   if (s.layout.cp > 1) row("exposed CP comm", b.exposed_cp_s);
+  if (s.layout.ep > 1) row("exposed EP comm", b.exposed_ep_s);
   row("exposed PP comm", b.exposed_pp_s);
   row("exposed DP comm", b.exposed_dp_s);
   row("optimizer", b.optimizer_s);

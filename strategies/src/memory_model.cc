@@ -39,8 +39,22 @@ double layer_activation_bytes(const TransformerConfig& m, const ShapeContext& c,
   // and MLP inputs, the two dropout masks.
   const double replicated = s * b * h * (2 * e + e + e + 2 * hidden_mask);
   // Split over tp: Q, K, V, the output projection's input, the MLP activation's input and
-  // output.
-  const double split = s * b * (e * (h + 2 * kv) + e * h + e * up + e * f);
+  // output. A MoE layer instead keeps, for its share of token copies (k x tokens / tp), the
+  // dispatched inputs, the experts' activation inputs and outputs, and the combined outputs,
+  // plus the router's fp32 scores.
+  double split = s * b * (e * (h + 2 * kv) + e * h);
+  double moe = 0;
+  if (m.is_moe()) {
+    const double copies = s * b * static_cast<double>(m.moe_router_topk) *
+                          (m.moe_capacity_factor > 0 ? m.moe_capacity_factor : 1.0);
+    const double ef = static_cast<double>(m.expert_ffn());
+    const double eup = (m.swiglu ? 2 : 1) * ef;
+    moe = copies * e * (2 * h + eup + ef) + 4 * s * b * static_cast<double>(m.num_experts);
+    const double sf = static_cast<double>(m.moe_shared_expert_intermediate_size);
+    split += s * b * e * ((m.swiglu ? 2 : 1) * sf + sf);
+  } else {
+    split += s * b * (e * up + e * f);
+  }
   // The attention core's own: s x s scores (softmax output, dropout mask and output) when
   // unfused; flash attention keeps only its log-sum-exp (fp32 per query and head).
   double scores = 0;
@@ -51,7 +65,7 @@ double layer_activation_bytes(const TransformerConfig& m, const ShapeContext& c,
   } else {
     scores = 4 * a * s * b;
   }
-  return (sp ? replicated / t : replicated) + split / t + scores / t;
+  return (sp ? replicated / t : replicated) + split / t + scores / t + moe / t;
 }
 
 std::int64_t microbatches_in_flight(Schedule schedule, int stage, int num_stages, std::int64_t m) {
@@ -91,7 +105,7 @@ MemoryReport estimate_memory(const Scenario& sc) {
     k.parameters = params * weight_bytes / (zero >= 3 ? dp : 1);
     if (zero >= 3) {
       // FSDP gathers one layer's parameters and prefetches the next.
-      k.parameters += 2 * layer_parameters(m, sc.layout.tp) * weight_bytes;
+      k.parameters += 2 * layer_parameters(m, sc.layout.tp, sc.layout.ep) * weight_bytes;
     }
     k.gradients = params * grad_bytes / (zero >= 2 ? dp : 1);
     k.optimizer_states = params * optimizer_bytes / (zero >= 1 ? dp : 1);

@@ -50,6 +50,16 @@ TransformerConfig llama2(std::string name, std::int64_t layers, std::int64_t hid
   return c;
 }
 
+// Mixtral (Mistral AI model cards): Mistral-style layers whose MLP is 8 SwiGLU experts, top-2.
+TransformerConfig mixtral(std::string name, std::int64_t layers, std::int64_t hidden, std::int64_t heads,
+                          std::int64_t ffn, std::int64_t vocab) {
+  TransformerConfig c = llama3(std::move(name), layers, hidden, heads, ffn);
+  c.vocab_size = vocab;
+  c.num_experts = 8;
+  c.moe_router_topk = 2;
+  return c;
+}
+
 std::vector<TransformerConfig> all_presets() {
   return {
       megatron_gpt("gpt3-175b", 96, 12288, 96),
@@ -76,6 +86,8 @@ std::vector<TransformerConfig> all_presets() {
       llama2("llama2-7b", 32, 4096, 32, 32, 11008),
       llama2("llama2-13b", 40, 5120, 40, 40, 13824),
       llama2("llama2-70b", 80, 8192, 64, 8, 28672),
+      mixtral("mixtral-8x7b", 32, 4096, 32, 14336, 32000),
+      mixtral("mixtral-8x22b", 56, 6144, 48, 16384, 32768),
   };
 }
 

@@ -29,6 +29,7 @@ struct TimedOp {
   bool is_cp_comm = false;
   bool overlaps_next = false;
   bool crosses_pods = false;
+  bool is_ep_comm = false;
 };
 
 // A representative rank's ports. Capacities are the achievable bandwidth of the port
@@ -49,6 +50,7 @@ struct StageRuntime {
   sim::StreamId pp_stream = 0;
   sim::StreamId dp_stream = 0;
   sim::StreamId cp_stream = 0;
+  sim::StreamId ep_stream = 0;
   Ports ports{};
   CollectivePlan dp_plan;          // ZeRO 0: all-reduce; ZeRO >= 1: reduce-scatter
   CollectivePlan dp_gather_plan;   // ZeRO >= 1: all-gather of the updated parameters
@@ -119,6 +121,15 @@ class StepLowering {
         t.plan = costmodel::plan_collective(op.collective, tp_shape, op.collective_bytes, s_.cluster);
         t.crosses_pods = tp_shape.crosses_pods;
         t.duration = alone(t.plan, tp_shape.crosses_pods);
+      } else if (op.is_ep_comm) {
+        // Experts live on ep consecutive data-parallel ranks (Megatron's tp-cp-ep-dp order).
+        std::vector<int> group;
+        for (std::int64_t e = 0; e < s_.layout.ep; ++e) group.push_back(grid_.rank(0, e, stage));
+        const auto shape = shape_of(group);
+        t.plan = costmodel::plan_collective(op.collective, shape, op.collective_bytes, s_.cluster);
+        t.is_ep_comm = true;
+        t.crosses_pods = shape.crosses_pods;
+        t.duration = alone(t.plan, shape.crosses_pods);
       } else if (op.is_cp_comm) {
         // Ring steps go to the next CP rank; the all-gather variant spans the CP group.
         const auto group = grid_.cp_group(0, 0, stage);
@@ -164,6 +175,7 @@ class StepLowering {
     rt.pp_stream = g.add_stream(plan.process, "pp-send");
     rt.dp_stream = g.add_stream(plan.process, "dp-comm");
     rt.cp_stream = g.add_stream(plan.process, "cp-comm");
+    rt.ep_stream = g.add_stream(plan.process, "ep-comm");
     rt.ports.nvlink_tx = g.add_link(plan.process, "nvlink-tx", nvlink_capacity_);
     rt.ports.nvlink_rx = g.add_link(plan.process, "nvlink-rx", nvlink_capacity_);
     rt.ports.net_tx = g.add_link(plan.process, "net-tx", net_capacity_);
@@ -219,7 +231,7 @@ class StepLowering {
     const auto zero = s_.layout.zero_stage;
     // ZeRO 3 and overlapped gradient reduction move each layer's gradients (and for ZeRO 3
     // its parameters) inside the blocks; the tail then handles the embedding and output layer.
-    const double layer_params = layer_parameters(m, s_.layout.tp);
+    const double layer_params = layer_parameters(m, s_.layout.tp, s_.layout.ep);
     const bool per_layer = zero >= 3 || s_.layout.overlap_grad_reduce;
     const double tail_params = per_layer ? plan.parameters - static_cast<double>(per_stage) * layer_params : plan.parameters;
     if (s_.layout.dp * s_.layout.cp > 1) {
@@ -303,6 +315,9 @@ class StepLowering {
       if (op.is_tp_collective) {
         std::tie(head, tail) = emit_collective(rt, op.plan, rt.tp_stream, TaskKind::comm_tp,
                                                {op.op, TaskKind::comm_tp, layer, label_mb, -1}, op.crosses_pods);
+      } else if (op.is_ep_comm) {
+        std::tie(head, tail) = emit_collective(rt, op.plan, rt.ep_stream, TaskKind::comm_ep,
+                                               {op.op, TaskKind::comm_ep, layer, label_mb, -1}, op.crosses_pods);
       } else if (op.is_cp_comm) {
         std::tie(head, tail) = emit_collective(rt, op.plan, rt.cp_stream, TaskKind::comm_cp,
                                                {op.op, TaskKind::comm_cp, layer, label_mb, -1}, op.crosses_pods);

@@ -9,7 +9,7 @@
 namespace ptsim::strategies {
 namespace {
 
-constexpr std::size_t kNumKinds = 8;
+constexpr std::size_t kNumKinds = 9;
 
 struct Edge {
   std::int64_t time_ns;
@@ -54,10 +54,10 @@ std::vector<Breakdown> breakdown_per_process(const sim::TaskGraph& graph, const 
     auto attribute = [&](std::int64_t until) {
       const std::int64_t span = until - cursor;
       if (span <= 0) return;
-      // Priority: compute-stream work, then TP, CP, PP, DP communication, else idle.
+      // Priority: compute-stream work, then TP, CP, EP, PP, DP communication, else idle.
       constexpr std::array<TaskKind, kNumKinds> order = {
           TaskKind::forward, TaskKind::backward, TaskKind::recompute, TaskKind::optimizer,
-          TaskKind::comm_tp, TaskKind::comm_cp, TaskKind::comm_pp, TaskKind::comm_dp};
+          TaskKind::comm_tp, TaskKind::comm_cp, TaskKind::comm_ep, TaskKind::comm_pp, TaskKind::comm_dp};
       for (TaskKind k : order) {
         if (active[static_cast<std::size_t>(k)] > 0) {
           kind_ns[static_cast<std::size_t>(k)] += span;
@@ -83,6 +83,7 @@ std::vector<Breakdown> breakdown_per_process(const sim::TaskGraph& graph, const 
     b.exposed_pp_s = sec(k(TaskKind::comm_pp));
     b.exposed_dp_s = sec(k(TaskKind::comm_dp));
     b.exposed_cp_s = sec(k(TaskKind::comm_cp));
+    b.exposed_ep_s = sec(k(TaskKind::comm_ep));
     b.bubble_s = sec(bubble_ns);
   }
   return result;

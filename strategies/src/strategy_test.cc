@@ -215,3 +215,49 @@ TEST(OverlapGradReduce, HidesMostOfTheDataParallelReduction) {
 
 }  // namespace
 }  // namespace ptsim::strategies
+
+namespace ptsim::strategies {
+namespace {
+
+TEST(MixtureOfExperts, MixtralParametersTotalAndActive) {
+  // Mistral AI: 46.7B parameters in total, 12.9B used per token.
+  const TransformerConfig m = *find_model_preset("mixtral-8x7b");
+  EXPECT_NEAR(total_parameters(m, 4096) / 1e9, 46.7, 0.1);
+  // Active: forward FLOPs per token / 2, without attention scores and the LM head's share.
+  const double active = (model_forward_flops_per_sequence(m, 1) - attention_forward_flops_per_sequence(m, 1)) / 2;
+  EXPECT_NEAR(active / 1e9, 12.9 - 0.13, 0.15);  // the 0.13B input embedding does no FLOPs
+}
+
+Scenario mixtral_on(std::int64_t ep) {
+  Scenario s;
+  s.model = *find_model_preset("mixtral-8x7b");
+  s.cluster = *costmodel::find_node_preset("dgx-h100");
+  s.cluster.num_nodes = 4;
+  s.training.seq_length = 4096;
+  s.training.global_batch_size = 64;
+  s.layout.tp = 2;
+  s.layout.pp = 2;
+  s.layout.dp = 8;
+  s.layout.ep = ep;
+  s.layout.sequence_parallel = true;
+  return s;
+}
+
+TEST(MixtureOfExperts, ExpertParallelismSplitsExpertsAndAddsAllToAll) {
+  const SimulatedStep one = simulate_step(mixtral_on(1));
+  const SimulatedStep eight = simulate_step(mixtral_on(8));
+  int a2a = 0;
+  for (const auto& label : eight.lowered.labels) a2a += (label.op == OpId::moe_dispatch || label.op == OpId::moe_combine) ? 1 : 0;
+  // Dispatch and combine per layer, each way, per micro-batch, on both stages.
+  const std::int64_t m = mixtral_on(8).num_microbatches();
+  EXPECT_EQ(a2a, 2 * 2 * 32 * m);
+  for (const auto& label : one.lowered.labels) EXPECT_NE(label.op, OpId::moe_dispatch);
+  EXPECT_GT(eight.result.breakdown.exposed_ep_s, 0);
+  // Each rank holds 1/8 of the experts' weights; compute per rank is unchanged.
+  EXPECT_LT(eight.result.memory.stages[0].bytes.parameters, 0.2 * one.result.memory.stages[0].bytes.parameters);
+  EXPECT_NEAR(eight.result.breakdown.compute_s / one.result.breakdown.compute_s, 1.0, 0.01);
+  EXPECT_DOUBLE_EQ(eight.result.model_flops_per_step, one.result.model_flops_per_step);
+}
+
+}  // namespace
+}  // namespace ptsim::strategies

@@ -12,6 +12,7 @@ std::string_view to_string(TaskKind kind) {
     case TaskKind::comm_pp: return "pp";
     case TaskKind::comm_dp: return "dp";
     case TaskKind::comm_cp: return "cp";
+    case TaskKind::comm_ep: return "ep";
   }
   return "?";
 }
@@ -33,6 +34,13 @@ std::string_view to_string(OpId op) {
     case OpId::mlp_activation: return "mlp_activation";
     case OpId::mlp_down: return "mlp_down";
     case OpId::mlp_residual: return "mlp_residual";
+    case OpId::moe_router: return "moe_router";
+    case OpId::moe_permute: return "moe_permute";
+    case OpId::moe_dispatch: return "moe_dispatch";
+    case OpId::moe_expert_up: return "moe_expert_up";
+    case OpId::moe_expert_activation: return "moe_expert_activation";
+    case OpId::moe_expert_down: return "moe_expert_down";
+    case OpId::moe_combine: return "moe_combine";
     case OpId::final_norm: return "final_norm";
     case OpId::lm_head: return "lm_head";
     case OpId::cross_entropy: return "cross_entropy";

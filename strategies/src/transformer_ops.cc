@@ -81,6 +81,8 @@ OpStep cp_comm(OpId op, costmodel::CollectiveOp collective, double bytes, bool o
 }
 
 void append_attention_kernels(std::vector<OpStep>& ops, const Dims& d, const ShapeContext& c, bool forward);
+void append_moe(std::vector<OpStep>& ops, const TransformerConfig& m, const ShapeContext& c, const Dims& d,
+                bool forward);
 
 // The attention core. With context parallelism (flash attention only) each rank's s/cp
 // queries meet all s keys, the causal work balanced over ranks (Megatron's 2 cp chunks):
@@ -157,12 +159,98 @@ void append_attention_kernels(std::vector<OpStep>& ops, const Dims& d, const Sha
   }
 }
 
+OpStep ep_all_to_all(OpId op, double bytes) {
+  OpStep s;
+  s.op = op;
+  s.is_ep_comm = true;
+  s.collective = costmodel::CollectiveOp::all_to_all;
+  s.collective_bytes = bytes;
+  return s;
+}
+
+// A mixture-of-experts MLP on one rank (Megatron's all-to-all token dispatcher, expert
+// tensor parallelism 1): the router scores every token; the TP ranks split the tokens
+// (with sequence parallelism they already have); each token's hidden state goes to its
+// top-k experts over the EP group and comes back weighted; experts compute on the tokens
+// they receive, k x (tokens / tp) per rank under balanced routing (x capacity factor when
+// padded to capacity); a shared expert runs tensor-parallel on every token.
+void append_moe(std::vector<OpStep>& ops, const TransformerConfig& m, const ShapeContext& c, const Dims& d,
+                bool forward) {
+  using costmodel::CollectiveOp;
+  const Dtype dt = c.dtype;
+  const double t = static_cast<double>(c.tp);
+  const bool sp = c.sequence_parallel && c.tp > 1;
+  const double act = d.tokens * d.h * d.e;
+  const double k = static_cast<double>(m.moe_router_topk);
+  const double experts = static_cast<double>(m.num_experts);
+  const double capacity = m.moe_capacity_factor > 0 ? m.moe_capacity_factor : 1.0;
+  const double my_tokens = d.tokens / t;                 // this rank's share of the tokens
+  const double routed = my_tokens * k * capacity;       // token copies its experts process
+  const double f = static_cast<double>(m.expert_ffn());
+  const double up = (m.swiglu ? 2 : 1) * f;
+  const double moved = routed * d.h * d.e;               // bytes dispatched (and combined)
+  const double passes = forward ? 1 : 2;
+  const double shared_f = static_cast<double>(m.moe_shared_expert_intermediate_size) / t;
+  const double shared_up = (m.swiglu ? 2 : 1) * shared_f;
+
+  OpStep router = gemm(OpId::moe_router, dt, my_tokens, experts, d.h, d.e, passes);
+  OpStep expert_up = gemm(OpId::moe_expert_up, dt, routed, up, d.h, d.e, passes);
+  OpStep expert_down = gemm(OpId::moe_expert_down, dt, routed, d.h, f, d.e, passes);
+  if (forward) {
+    // Model FLOPs count the k experts a token visits (not padding), over all TP ranks' tokens.
+    router.model_flops = 2 * my_tokens * experts * d.h;
+    expert_up.model_flops = 2 * my_tokens * k * up * d.h;
+    expert_down.model_flops = 2 * my_tokens * k * f * d.h;
+  }
+  const OpStep softmax_topk = memory(OpId::moe_router, dt, my_tokens * experts * 4 * 2);
+  const OpStep permute = memory(OpId::moe_permute, dt, 2 * moved);
+  const OpStep activation = memory(OpId::moe_expert_activation, dt, (forward ? (m.swiglu ? 3 : 2) : (m.swiglu ? 5 : 3)) * routed * f * d.e);
+  const bool exchange = c.ep > 1;
+  if (forward) {
+    ops.push_back(router);
+    ops.push_back(softmax_topk);
+    ops.push_back(permute);
+    if (exchange) ops.push_back(ep_all_to_all(OpId::moe_dispatch, moved));
+    ops.insert(ops.end(), {expert_up, activation, expert_down});
+    if (exchange) ops.push_back(ep_all_to_all(OpId::moe_combine, moved));
+    ops.push_back(permute);
+    // Without sequence parallelism every TP rank needs all tokens' outputs back.
+    if (c.tp > 1 && !sp) ops.push_back(tp_collective(CollectiveOp::all_gather, act));
+    if (shared_f > 0) {
+      if (sp) ops.push_back(tp_collective(CollectiveOp::all_gather, act));
+      ops.push_back(gemm(OpId::mlp_up, dt, d.tokens, shared_up, d.h, d.e, 1));
+      ops.back().model_flops = 2 * d.tokens * shared_up * d.h;
+      ops.push_back(memory(OpId::mlp_activation, dt, (m.swiglu ? 3 : 2) * d.tokens * shared_f * d.e));
+      ops.push_back(gemm(OpId::mlp_down, dt, d.tokens, d.h, shared_f, d.e, 1));
+      if (c.tp > 1) ops.push_back(tp_collective(sp ? CollectiveOp::reduce_scatter : CollectiveOp::all_reduce, act));
+    }
+    return;
+  }
+  if (shared_f > 0) {
+    if (sp) ops.push_back(tp_collective(CollectiveOp::all_gather, act));
+    ops.push_back(gemm(OpId::mlp_down, dt, d.tokens, d.h, shared_f, d.e, 2));
+    ops.push_back(memory(OpId::mlp_activation, dt, (m.swiglu ? 5 : 3) * d.tokens * shared_f * d.e));
+    ops.push_back(gemm(OpId::mlp_up, dt, d.tokens, shared_up, d.h, d.e, 2));
+    if (c.tp > 1) ops.push_back(tp_collective(sp ? CollectiveOp::reduce_scatter : CollectiveOp::all_reduce, act));
+  }
+  ops.push_back(permute);
+  if (exchange) ops.push_back(ep_all_to_all(OpId::moe_combine, moved));
+  ops.insert(ops.end(), {expert_down, activation, expert_up});
+  if (exchange) ops.push_back(ep_all_to_all(OpId::moe_dispatch, moved));
+  ops.push_back(permute);
+  ops.push_back(router);
+  ops.push_back(softmax_topk);
+  // The gradients of the split tokens' inputs go back to all TP ranks.
+  if (c.tp > 1 && !sp) ops.push_back(tp_collective(CollectiveOp::all_gather, act));
+}
+
 }  // namespace
 
 ShapeContext shape_context(const Scenario& scenario) {
   return ShapeContext{scenario.layout.micro_batch_size, scenario.training.seq_length,
                       scenario.layout.tp, scenario.training.precision, scenario.training.attention,
-                      scenario.layout.sequence_parallel, scenario.layout.cp, scenario.layout.cp_comm};
+                      scenario.layout.sequence_parallel, scenario.layout.cp, scenario.layout.cp_comm,
+                      scenario.layout.ep};
 }
 
 std::vector<OpStep> layer_forward_ops(const TransformerConfig& m, const ShapeContext& c) {
@@ -184,11 +272,15 @@ std::vector<OpStep> layer_forward_ops(const TransformerConfig& m, const ShapeCon
   if (c.tp > 1) ops.push_back(tp_collective(sp ? CollectiveOp::reduce_scatter : CollectiveOp::all_reduce, act));
   ops.push_back(memory(OpId::attn_residual, dt, 3 * local));
   ops.push_back(memory(OpId::post_attn_norm, dt, 2 * local));
-  if (sp) ops.push_back(tp_collective(CollectiveOp::all_gather, act));
-  ops.push_back(gemm(OpId::mlp_up, dt, d.tokens, d.up_cols, d.h, d.e, 1));
-  ops.push_back(memory(OpId::mlp_activation, dt, (m.swiglu ? 3 : 2) * d.tokens * d.ffn_per_rank * d.e));
-  ops.push_back(gemm(OpId::mlp_down, dt, d.tokens, d.h, d.ffn_per_rank, d.e, 1));
-  if (c.tp > 1) ops.push_back(tp_collective(sp ? CollectiveOp::reduce_scatter : CollectiveOp::all_reduce, act));
+  if (m.is_moe()) {
+    append_moe(ops, m, c, d, true);
+  } else {
+    if (sp) ops.push_back(tp_collective(CollectiveOp::all_gather, act));
+    ops.push_back(gemm(OpId::mlp_up, dt, d.tokens, d.up_cols, d.h, d.e, 1));
+    ops.push_back(memory(OpId::mlp_activation, dt, (m.swiglu ? 3 : 2) * d.tokens * d.ffn_per_rank * d.e));
+    ops.push_back(gemm(OpId::mlp_down, dt, d.tokens, d.h, d.ffn_per_rank, d.e, 1));
+    if (c.tp > 1) ops.push_back(tp_collective(sp ? CollectiveOp::reduce_scatter : CollectiveOp::all_reduce, act));
+  }
   ops.push_back(memory(OpId::mlp_residual, dt, 3 * local));
   return ops;
 }
@@ -212,11 +304,15 @@ std::vector<OpStep> layer_backward_ops(const TransformerConfig& m, const ShapeCo
   // output for the weight gradients, overlapped with the data-gradient GEMM: not modelled.)
   std::vector<OpStep> ops;
   ops.push_back(memory(OpId::mlp_residual, dt, 2 * local));
-  if (sp) ops.push_back(tp_collective(CollectiveOp::all_gather, act));
-  ops.push_back(gemm(OpId::mlp_down, dt, d.tokens, d.h, d.ffn_per_rank, d.e, 2));
-  ops.push_back(memory(OpId::mlp_activation, dt, (m.swiglu ? 5 : 3) * d.tokens * d.ffn_per_rank * d.e));
-  ops.push_back(gemm(OpId::mlp_up, dt, d.tokens, d.up_cols, d.h, d.e, 2));
-  if (c.tp > 1) ops.push_back(tp_collective(sp ? CollectiveOp::reduce_scatter : CollectiveOp::all_reduce, act));
+  if (m.is_moe()) {
+    append_moe(ops, m, c, d, false);
+  } else {
+    if (sp) ops.push_back(tp_collective(CollectiveOp::all_gather, act));
+    ops.push_back(gemm(OpId::mlp_down, dt, d.tokens, d.h, d.ffn_per_rank, d.e, 2));
+    ops.push_back(memory(OpId::mlp_activation, dt, (m.swiglu ? 5 : 3) * d.tokens * d.ffn_per_rank * d.e));
+    ops.push_back(gemm(OpId::mlp_up, dt, d.tokens, d.up_cols, d.h, d.e, 2));
+    if (c.tp > 1) ops.push_back(tp_collective(sp ? CollectiveOp::reduce_scatter : CollectiveOp::all_reduce, act));
+  }
   ops.push_back(memory(OpId::post_attn_norm, dt, 3 * local));
   ops.push_back(memory(OpId::attn_residual, dt, 2 * local));
   if (sp) ops.push_back(tp_collective(CollectiveOp::all_gather, act));
@@ -278,14 +374,26 @@ std::vector<OpStep> head_backward_ops(const TransformerConfig& m, const ShapeCon
   return ops;
 }
 
-double layer_parameters(const TransformerConfig& m, std::int64_t tp) {
+double layer_parameters(const TransformerConfig& m, std::int64_t tp, std::int64_t ep) {
   const double h = static_cast<double>(m.hidden_size);
   const double t = static_cast<double>(tp);
   const double qkv_cols = (h + 2 * static_cast<double>(m.kv_channels())) / t;
-  const double f = static_cast<double>(m.ffn_hidden_size) / t;
-  const double up_cols = (m.swiglu ? 2 : 1) * f;
-  double p = h * qkv_cols + (h / t) * h + h * up_cols + f * h;
-  if (m.add_bias_linear) p += qkv_cols + h + up_cols + h;  // row-parallel biases replicated
+  double p = h * qkv_cols + (h / t) * h;
+  if (m.add_bias_linear) p += qkv_cols + h;  // row-parallel biases replicated
+  auto mlp = [&](double f, double shards) {  // an MLP of width f split `shards` ways
+    const double up_cols = (m.swiglu ? 2 : 1) * f / shards;
+    double q = h * up_cols + (f / shards) * h;
+    if (m.add_bias_linear) q += up_cols + h;
+    return q;
+  };
+  if (m.is_moe()) {
+    const double local_experts = static_cast<double>(m.num_experts) / static_cast<double>(ep);
+    p += h * static_cast<double>(m.num_experts);                          // router
+    p += local_experts * mlp(static_cast<double>(m.expert_ffn()), 1);    // experts, not split over tp
+    if (m.moe_shared_expert_intermediate_size > 0) p += mlp(static_cast<double>(m.moe_shared_expert_intermediate_size), t);
+  } else {
+    p += mlp(static_cast<double>(m.ffn_hidden_size), t);
+  }
   const double norm = m.normalization == Normalization::layernorm ? 2 * h : h;
   return p + 2 * norm;
 }
@@ -313,7 +421,7 @@ double stage_parameters(const Scenario& s, int stage) {
   const std::int64_t tp = s.layout.tp;
   const bool first = stage == 0;
   const bool last = stage == s.layout.pp - 1;
-  double p = static_cast<double>(m.num_layers / s.layout.pp) * layer_parameters(m, tp);
+  double p = static_cast<double>(m.num_layers / s.layout.pp) * layer_parameters(m, tp, s.layout.ep);
   if (first) p += embedding_parameters(m, s.training.seq_length, tp);
   if (last) {
     p += final_norm_parameters(m);

@@ -34,6 +34,17 @@ struct TransformerConfig {
   // Dropout probabilities: with dropout, its masks are kept for backward (GPT: 0.1; Llama: 0).
   double hidden_dropout = 0.1;
   double attention_dropout = 0.1;
+  // Mixture of experts (Megatron-LM names): 0 experts = dense. Every layer's MLP becomes a
+  // router plus `num_experts` experts of width moe_ffn_hidden_size, each token going to
+  // moe_router_topk of them, plus an optional shared expert always applied.
+  std::int64_t num_experts = 0;
+  std::int64_t moe_router_topk = 2;
+  std::int64_t moe_ffn_hidden_size = 0;                   // 0: ffn_hidden_size
+  std::int64_t moe_shared_expert_intermediate_size = 0;   // 0: no shared expert
+  double moe_capacity_factor = 0;                         // 0: dropless; else experts pad to capacity
+
+  bool is_moe() const { return num_experts > 0; }
+  std::int64_t expert_ffn() const { return moe_ffn_hidden_size > 0 ? moe_ffn_hidden_size : ffn_hidden_size; }
 
   std::int64_t head_dim() const { return hidden_size / num_attention_heads; }
   std::int64_t kv_channels() const { return num_query_groups * head_dim(); }

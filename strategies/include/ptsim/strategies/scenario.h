@@ -52,6 +52,9 @@ struct Layout {
   // Context parallelism: the sequence split over cp ranks (2 cp load-balanced chunks).
   std::int64_t cp = 1;
   ContextParallelComm cp_comm = ContextParallelComm::ring;
+  // Expert parallelism: experts split over ep ranks carved from the data-parallel ranks
+  // (ep divides dp x cp); tokens reach their experts by all-to-all.
+  std::int64_t ep = 1;
   std::int64_t micro_batch_size = 1;
   Schedule schedule = Schedule::one_f_one_b;
   Recompute recompute = Recompute::none;

@@ -13,7 +13,7 @@ namespace ptsim::strategies {
 
 // Where one rank's step time went. Every instant of [0, step_time) is counted once:
 // a compute-stream kernel if one runs (compute, recompute or optimizer), else exposed
-// communication touching the rank (tp, cp, pp, dp in that order), else bubble (idle).
+// communication touching the rank (tp, cp, ep, pp, dp in that order), else bubble (idle).
 struct Breakdown {
   double compute_s = 0;
   double recompute_s = 0;
@@ -23,7 +23,7 @@ struct Breakdown {
   double exposed_dp_s = 0;
   double exposed_pp_s = 0;
   double exposed_cp_s = 0;
-  double exposed_ep_s = 0;  // expert parallelism: not modelled yet, always 0
+  double exposed_ep_s = 0;
 
   double total_s() const {
     return compute_s + recompute_s + bubble_s + optimizer_s + exposed_tp_s + exposed_dp_s +

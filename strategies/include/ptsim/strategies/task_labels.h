@@ -19,6 +19,7 @@ enum class TaskKind : std::uint32_t {
   comm_pp,     // pipeline send/recv
   comm_dp,     // data-parallel gradient reduction
   comm_cp,     // context-parallel K/V exchange
+  comm_ep,     // expert-parallel token all-to-all
 };
 
 enum class OpId : std::uint16_t {
@@ -37,6 +38,13 @@ enum class OpId : std::uint16_t {
   mlp_activation,
   mlp_down,
   mlp_residual,
+  moe_router,
+  moe_permute,         // gather tokens by expert (and scatter back)
+  moe_dispatch,        // all-to-all to the experts' ranks
+  moe_expert_up,
+  moe_expert_activation,
+  moe_expert_down,
+  moe_combine,         // all-to-all back
   final_norm,
   lm_head,
   cross_entropy,

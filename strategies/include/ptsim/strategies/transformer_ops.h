@@ -24,6 +24,7 @@ struct OpStep {
   // kernel that follows it: the op after that kernel waits for both.
   bool is_cp_comm = false;
   bool overlaps_next = false;
+  bool is_ep_comm = false;  // MoE token dispatch/combine all-to-all on the EP group
   costmodel::KernelWork work;           // kernels
   costmodel::CollectiveOp collective = costmodel::CollectiveOp::all_reduce;
   double collective_bytes = 0;          // TP collective payload (nccl-tests' full buffer)
@@ -42,6 +43,7 @@ struct ShapeContext {
   // Context parallelism: each rank holds s/cp of every sequence.
   std::int64_t cp = 1;
   ContextParallelComm cp_comm = ContextParallelComm::ring;
+  std::int64_t ep = 1;
 };
 
 ShapeContext shape_context(const Scenario& scenario);
@@ -58,7 +60,9 @@ std::vector<OpStep> head_backward_ops(const TransformerConfig& model, const Shap
 // Parameters held by one TP rank: one layer, the input embedding (word + learned
 // positions), and the output side (final norm + LM head when untied, or the LM head's
 // copy of the tied embedding when the embedding lives on another stage).
-double layer_parameters(const TransformerConfig& model, std::int64_t tp);
+// With MoE, `ep` sets how many experts are local (num_experts / ep); experts are not split
+// over tp (expert tensor parallelism 1).
+double layer_parameters(const TransformerConfig& model, std::int64_t tp, std::int64_t ep = 1);
 double embedding_parameters(const TransformerConfig& model, std::int64_t seq_length, std::int64_t tp);
 double final_norm_parameters(const TransformerConfig& model);
 double lm_head_parameters(const TransformerConfig& model, std::int64_t tp);
