@@ -918,3 +918,33 @@ TEST(ScenarioParserStrategies, ContextParallel) {
 
 }  // namespace
 }  // namespace ptsim::io
+
+namespace ptsim::io {
+namespace {
+
+TEST(ScenarioParserStrategies, ExpertParallelism) {
+  json doc = preset_scenario();
+  doc["model"] = "mixtral-8x7b";
+  doc["training"]["seq_length"] = 4096;
+  doc["layout"] = json::parse(R"({"tp": 8, "pp": 4, "dp": 32, "ep": 8})");
+  const auto s = parse_scenario(doc);
+  EXPECT_EQ(s.layout.ep, 8);
+  EXPECT_EQ(s.model.num_experts, 8);
+  json bad = doc;
+  bad["layout"]["ep"] = 3;
+  EXPECT_EQ(message_of(bad), "layout.ep: 3 does not divide model.num_experts 8");
+  json too_many = doc;
+  too_many["layout"] = json::parse(R"({"tp": 8, "pp": 16, "dp": 8, "ep": 8})");
+  too_many["model"] = json::parse(R"({"preset": "mixtral-8x7b", "num_layers": 32, "num_experts": 16})");
+  too_many["layout"]["ep"] = 16;
+  EXPECT_EQ(message_of(too_many), "layout.ep: 16 does not divide dp (8) x cp (1) = 8: experts are split over data-parallel ranks");
+  json dense = preset_scenario();
+  dense["layout"]["ep"] = 2;
+  EXPECT_EQ(message_of(dense), "layout.ep: 2 needs a mixture-of-experts model (model.num_experts > 0)");
+  json topk = doc;
+  topk["model"] = json::parse(R"({"preset": "mixtral-8x7b", "moe_router_topk": 9})");
+  EXPECT_EQ(message_of(topk), "model.moe_router_topk: 9 is more than model.num_experts 8");
+}
+
+}  // namespace
+}  // namespace ptsim::io
