@@ -403,6 +403,10 @@ void layout_fields(V& v, strategies::Layout& l) {
              .description = "reduce each layer's gradients during the step's last backward "
                             "(Megatron --overlap-grad-reduce) instead of after it"},
             l.overlap_grad_reduce);
+  v.boolean({.name = "tp_comm_overlap",
+             .description = "pipeline each sequence-parallel TP all-gather / reduce-scatter "
+                            "with its GEMM (Megatron --tp-comm-overlap); needs sequence_parallel"},
+            l.tp_comm_overlap);
   v.integer({.name = "zero_stage",
              .description = "ZeRO sharding over dp: 0 none, 1 optimizer states (distributed "
                             "optimizer), 2 + gradients, 3 + parameters (FSDP)"},

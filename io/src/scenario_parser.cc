@@ -463,6 +463,10 @@ void check_layout(strategies::Layout& l, const strategies::TransformerConfig& m,
   if (l.zero_stage > 3) {
     throw InputError("layout.zero_stage", fmt::format("{} is not 0, 1, 2 or 3", l.zero_stage));
   }
+  if (l.tp_comm_overlap && !l.sequence_parallel) {
+    throw InputError("layout.tp_comm_overlap", "needs layout.sequence_parallel (it overlaps the all-gathers and "
+                                               "reduce-scatters sequence parallelism uses)");
+  }
   if (l.sequence_parallel && t.seq_length % l.tp != 0) {
     throw InputError("layout.sequence_parallel",
                      fmt::format("needs training.seq_length {} divisible by tp {}", t.seq_length, l.tp));

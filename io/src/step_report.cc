@@ -83,6 +83,7 @@ json step_report_json(const strategies::Scenario& s, const strategies::StepResul
                   {"sequence_parallel", s.layout.sequence_parallel},
                   {"zero_stage", s.layout.zero_stage},
                   {"overlap_grad_reduce", s.layout.overlap_grad_reduce},
+                  {"tp_comm_overlap", s.layout.tp_comm_overlap},
                   {"virtual_stages", s.layout.virtual_stages}}},
       {"step_time_s", r.step_time.seconds()},
       {"step_time_ns", r.step_time.count_ns()},

@@ -120,6 +120,7 @@ class StepLowering {
       if (op.is_tp_collective) {
         t.plan = costmodel::plan_collective(op.collective, tp_shape, op.collective_bytes, s_.cluster);
         t.crosses_pods = tp_shape.crosses_pods;
+        t.overlaps_next = op.overlaps_next;
         t.duration = alone(t.plan, tp_shape.crosses_pods);
       } else if (op.is_ep_comm) {
         // Experts live on ep consecutive data-parallel ranks (Megatron's tp-cp-ep-dp order).

@@ -261,3 +261,27 @@ TEST(MixtureOfExperts, ExpertParallelismSplitsExpertsAndAddsAllToAll) {
 
 }  // namespace
 }  // namespace ptsim::strategies
+
+namespace ptsim::strategies {
+namespace {
+
+TEST(TpCommOverlap, HidesSequenceParallelCollectivesBehindGemms) {
+  Scenario s;
+  s.model = *find_model_preset("gpt3-175b");
+  s.model.num_layers = 8;
+  s.cluster = *costmodel::find_node_preset("dgx-h100");
+  s.training.seq_length = 4096;
+  s.training.global_batch_size = 4;
+  s.layout.tp = 8;
+  s.layout.sequence_parallel = true;
+  const StepResult plain = simulate_step(s).result;
+  s.layout.tp_comm_overlap = true;
+  const StepResult overlapped = simulate_step(s).result;
+  EXPECT_LT(overlapped.breakdown.exposed_tp_s, 0.5 * plain.breakdown.exposed_tp_s);
+  EXPECT_LT(overlapped.step_time, plain.step_time);
+  EXPECT_NEAR(overlapped.breakdown.total_s(), overlapped.step_time.seconds(), 1e-9);
+  std::printf("  exposed TP: %.3f s -> %.3f s\n", plain.breakdown.exposed_tp_s, overlapped.breakdown.exposed_tp_s);
+}
+
+}  // namespace
+}  // namespace ptsim::strategies

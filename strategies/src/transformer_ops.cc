@@ -83,6 +83,7 @@ OpStep cp_comm(OpId op, costmodel::CollectiveOp collective, double bytes, bool o
 void append_attention_kernels(std::vector<OpStep>& ops, const Dims& d, const ShapeContext& c, bool forward);
 void append_moe(std::vector<OpStep>& ops, const TransformerConfig& m, const ShapeContext& c, const Dims& d,
                 bool forward);
+void overlap_tp_collectives(std::vector<OpStep>& ops, const ShapeContext& c);
 
 // The attention core. With context parallelism (flash attention only) each rank's s/cp
 // queries meet all s keys, the causal work balanced over ranks (Megatron's 2 cp chunks):
@@ -244,13 +245,32 @@ void append_moe(std::vector<OpStep>& ops, const TransformerConfig& m, const Shap
   if (c.tp > 1 && !sp) ops.push_back(tp_collective(CollectiveOp::all_gather, act));
 }
 
+// With TP communication overlap, each sequence-parallel all-gather runs beside the GEMM it
+// feeds and each reduce-scatter beside the GEMM that produces it (chunked and pipelined
+// by Transformer Engine): move every reduce-scatter before its GEMM and mark both kinds.
+void overlap_tp_collectives(std::vector<OpStep>& ops, const ShapeContext& c) {
+  if (!c.tp_comm_overlap || !c.sequence_parallel || c.tp == 1) return;
+  auto is_gemm = [](const OpStep& op) {
+    return !op.is_tp_collective && !op.is_cp_comm && !op.is_ep_comm && op.work.op_class == OpClass::gemm;
+  };
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    if (!ops[i].is_tp_collective) continue;
+    if (ops[i].collective == costmodel::CollectiveOp::all_gather && i + 1 < ops.size() && is_gemm(ops[i + 1])) {
+      ops[i].overlaps_next = true;
+    } else if (ops[i].collective == costmodel::CollectiveOp::reduce_scatter && i > 0 && is_gemm(ops[i - 1])) {
+      std::swap(ops[i - 1], ops[i]);
+      ops[i - 1].overlaps_next = true;
+    }
+  }
+}
+
 }  // namespace
 
 ShapeContext shape_context(const Scenario& scenario) {
   return ShapeContext{scenario.layout.micro_batch_size, scenario.training.seq_length,
                       scenario.layout.tp, scenario.training.precision, scenario.training.attention,
                       scenario.layout.sequence_parallel, scenario.layout.cp, scenario.layout.cp_comm,
-                      scenario.layout.ep};
+                      scenario.layout.ep, scenario.layout.tp_comm_overlap};
 }
 
 std::vector<OpStep> layer_forward_ops(const TransformerConfig& m, const ShapeContext& c) {
@@ -282,6 +302,7 @@ std::vector<OpStep> layer_forward_ops(const TransformerConfig& m, const ShapeCon
     if (c.tp > 1) ops.push_back(tp_collective(sp ? CollectiveOp::reduce_scatter : CollectiveOp::all_reduce, act));
   }
   ops.push_back(memory(OpId::mlp_residual, dt, 3 * local));
+  overlap_tp_collectives(ops, c);
   return ops;
 }
 
@@ -321,6 +342,7 @@ std::vector<OpStep> layer_backward_ops(const TransformerConfig& m, const ShapeCo
   ops.push_back(gemm(OpId::qkv_proj, dt, d.tokens, d.q_per_rank + 2 * d.kv_per_rank, d.h, d.e, 2));
   if (c.tp > 1) ops.push_back(tp_collective(sp ? CollectiveOp::reduce_scatter : CollectiveOp::all_reduce, act));
   ops.push_back(memory(OpId::input_norm, dt, 3 * local));
+  overlap_tp_collectives(ops, c);
   return ops;
 }
 

@@ -64,6 +64,9 @@ struct Layout {
   std::int64_t zero_stage = 0;
   // Megatron --overlap-grad-reduce: reduce each layer's gradients during the last backward.
   bool overlap_grad_reduce = false;
+  // Megatron --tp-comm-overlap (Transformer Engine userbuffers): with sequence parallelism,
+  // each TP all-gather / reduce-scatter is pipelined with the GEMM it feeds or follows.
+  bool tp_comm_overlap = false;
   // Model chunks per GPU for the interleaved 1F1B schedule (Megatron's virtual pipeline).
   std::int64_t virtual_stages = 1;
 

@@ -23,6 +23,8 @@ struct OpStep {
   // step, all_gather / reduce_scatter for the all-gather variant. A ring step overlaps the
   // kernel that follows it: the op after that kernel waits for both.
   bool is_cp_comm = false;
+  // Runs beside the kernel that follows it (ring attention steps, overlapped TP
+  // collectives): the op after that kernel waits for both.
   bool overlaps_next = false;
   bool is_ep_comm = false;  // MoE token dispatch/combine all-to-all on the EP group
   costmodel::KernelWork work;           // kernels
@@ -44,6 +46,7 @@ struct ShapeContext {
   std::int64_t cp = 1;
   ContextParallelComm cp_comm = ContextParallelComm::ring;
   std::int64_t ep = 1;
+  bool tp_comm_overlap = false;
 };
 
 ShapeContext shape_context(const Scenario& scenario);
