@@ -387,6 +387,14 @@ void layout_fields(V& v, strategies::Layout& l) {
                             "(Megatron --num-layers-per-virtual-pipeline-stage = layers / (pp x "
                             "virtual_stages)); 1: not interleaved"},
             l.virtual_stages, IntRule::positive);
+  v.integer({.name = "num_layers_in_first_pipeline_stage",
+             .description = "uneven pipeline: layers on the first stage (Megatron "
+                            "--decoder-first-pipeline-num-layers); 0 = even split"},
+            l.num_layers_in_first_pipeline_stage, IntRule::non_negative);
+  v.integer({.name = "num_layers_in_last_pipeline_stage",
+             .description = "uneven pipeline: layers on the last stage (Megatron "
+                            "--decoder-last-pipeline-num-layers); 0 = even split"},
+            l.num_layers_in_last_pipeline_stage, IntRule::non_negative);
   v.enumeration({.name = "rank_order",
                  .description = "how ranks map to GPUs, fastest-varying first (Megatron-LM's "
                                 "default: tp, then dp, then pp); consecutive ranks share a node"},

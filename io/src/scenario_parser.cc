@@ -433,7 +433,22 @@ void check_layout(strategies::Layout& l, const strategies::TransformerConfig& m,
                        fmt::format("{} does not divide model.{} {}", l.tp, name, value));
     }
   }
-  if (m.num_layers % l.pp != 0) {
+  const std::int64_t first_n = l.num_layers_in_first_pipeline_stage;
+  const std::int64_t last_n = l.num_layers_in_last_pipeline_stage;
+  if (first_n > 0 || last_n > 0) {
+    const std::string field = first_n > 0 ? "layout.num_layers_in_first_pipeline_stage"
+                                          : "layout.num_layers_in_last_pipeline_stage";
+    if (l.pp < 2) throw InputError(field, "needs layout.pp of at least 2");
+    if (l.virtual_stages > 1) throw InputError(field, "is not supported with layout.virtual_stages > 1");
+    const std::int64_t rest = m.num_layers - first_n - last_n;
+    const std::int64_t even_stages = l.pp - (first_n > 0 ? 1 : 0) - (last_n > 0 ? 1 : 0);
+    if (rest < 0 || (even_stages == 0 && rest != 0) ||
+        (even_stages > 0 && (rest < even_stages || rest % even_stages != 0))) {
+      throw InputError(field, fmt::format("first {} + last {} leave {} of model.num_layers {} for the other {} "
+                                          "stages, which must split them evenly, at least one each",
+                                          first_n, last_n, rest, m.num_layers, even_stages));
+    }
+  } else if (m.num_layers % l.pp != 0) {
     throw InputError("layout.pp",
                      fmt::format("{} does not divide model.num_layers {}", l.pp, m.num_layers));
   }

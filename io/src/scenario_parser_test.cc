@@ -948,3 +948,31 @@ TEST(ScenarioParserStrategies, ExpertParallelism) {
 
 }  // namespace
 }  // namespace ptsim::io
+
+namespace ptsim::io {
+namespace {
+
+TEST(ScenarioParserStrategies, UnevenPipeline) {
+  json doc = preset_scenario();
+  doc["model"] = "llama3-405b";
+  doc["training"]["seq_length"] = 8192;
+  doc["layout"] = json::parse(R"({"tp": 8, "pp": 16, "dp": 8, "num_layers_in_first_pipeline_stage": 7,
+                                  "num_layers_in_last_pipeline_stage": 7})");
+  const auto s = parse_scenario(doc);
+  EXPECT_EQ(s.stage_layers(0).count, 7);
+  EXPECT_EQ(s.stage_layers(1).first, 7);
+  EXPECT_EQ(s.stage_layers(1).count, 8);
+  EXPECT_EQ(s.stage_layers(15).first, 119);
+  EXPECT_EQ(s.stage_layers(15).count, 7);
+  json bad = doc;
+  bad["layout"]["num_layers_in_last_pipeline_stage"] = 6;
+  EXPECT_EQ(message_of(bad), "layout.num_layers_in_first_pipeline_stage: first 7 + last 6 leave 113 of model.num_layers 126 "
+                             "for the other 14 stages, which must split them evenly, at least one each");
+  json even = preset_scenario();
+  even["model"] = "llama3-405b";
+  even["layout"] = json::parse(R"({"tp": 8, "pp": 16, "dp": 8})");
+  EXPECT_EQ(message_of(even), "layout.pp: 16 does not divide model.num_layers 126");
+}
+
+}  // namespace
+}  // namespace ptsim::io

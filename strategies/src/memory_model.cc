@@ -87,7 +87,6 @@ MemoryReport estimate_memory(const Scenario& sc) {
   const double optimizer_bytes = (mixed ? 4 : 0) + 4 + 4;
   const auto zero = sc.layout.zero_stage;
   const double per_layer = layer_activation_bytes(m, shape, sc.layout.recompute);
-  const std::int64_t layers = m.num_layers / sc.layout.pp;
   const double tokens = static_cast<double>(shape.micro_batch * shape.seq_length) / static_cast<double>(shape.cp);
   const double h = static_cast<double>(m.hidden_size);
   const bool sp = shape.sequence_parallel && sc.layout.tp > 1;
@@ -111,6 +110,7 @@ MemoryReport estimate_memory(const Scenario& sc) {
     k.optimizer_states = params * optimizer_bytes / (zero >= 1 ? dp : 1);
 
     // A unit in flight is one micro-batch through one model chunk (the whole stage when v = 1).
+    const std::int64_t layers = sc.stage_layers(st).count;
     double per_microbatch = per_layer * static_cast<double>(layers / v);
     if (st == 0 && m.hidden_dropout > 0) per_microbatch += tokens * h / (sp ? t : 1);  // embedding dropout mask
     if (st == p - 1) per_microbatch += 2 * e * tokens * h / (sp ? t : 1);              // final norm input, LM head input

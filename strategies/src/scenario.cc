@@ -2,6 +2,30 @@
 
 namespace ptsim::strategies {
 
+StageLayers Scenario::stage_layers(std::int64_t stage) const {
+  const std::int64_t p = layout.pp;
+  const std::int64_t first_n = layout.num_layers_in_first_pipeline_stage;
+  const std::int64_t last_n = layout.num_layers_in_last_pipeline_stage;
+  if (first_n == 0 && last_n == 0) {
+    const std::int64_t per = model.num_layers / p;
+    return {stage * per, per};
+  }
+  // Validated in io/: p >= 2, the middle stages split the rest evenly.
+  const std::int64_t f = first_n > 0 ? first_n : -1;
+  const std::int64_t l = last_n > 0 ? last_n : -1;
+  const std::int64_t fixed = (f > 0 ? f : 0) + (l > 0 ? l : 0);
+  const std::int64_t even_stages = p - (f > 0 ? 1 : 0) - (l > 0 ? 1 : 0);
+  const std::int64_t middle = even_stages > 0 ? (model.num_layers - fixed) / even_stages : 0;
+  auto count_of = [&](std::int64_t s) {
+    if (s == 0 && f > 0) return f;
+    if (s == p - 1 && l > 0) return l;
+    return middle;
+  };
+  std::int64_t start = 0;
+  for (std::int64_t s = 0; s < stage; ++s) start += count_of(s);
+  return {start, count_of(stage)};
+}
+
 std::string_view to_string(Schedule s) {
   switch (s) {
     case Schedule::sequential: return "sequential";

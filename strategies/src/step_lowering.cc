@@ -184,8 +184,9 @@ class StepLowering {
     rt.ports.spine_tx = g.add_link(plan.process, "spine-tx", spine_capacity_);
     rt.ports.spine_rx = g.add_link(plan.process, "spine-rx", spine_capacity_);
 
-    const std::int64_t per_stage = s_.model.num_layers / s_.layout.pp;
-    plan.first_layer = st * per_stage;
+    const StageLayers layers = s_.stage_layers(st);
+    const std::int64_t per_stage = layers.count;
+    plan.first_layer = layers.first;
     plan.num_layers = per_stage;
 
     const auto& m = s_.model;
@@ -401,8 +402,9 @@ class StepLowering {
     BlockTasks block;
     // Model chunk `chunk` of this stage is virtual stage chunk * p + st.
     const std::int64_t v = s_.layout.virtual_stages;
-    const std::int64_t per_chunk = s_.model.num_layers / (s_.layout.pp * v);
-    const auto first = static_cast<std::int32_t>((chunk * s_.layout.pp + st) * per_chunk);
+    // Interleaved pipelines are even; an uneven one has a single chunk per stage.
+    const std::int64_t per_chunk = v > 1 ? s_.model.num_layers / (s_.layout.pp * v) : rt.plan.num_layers;
+    const auto first = static_cast<std::int32_t>(v > 1 ? (chunk * s_.layout.pp + st) * per_chunk : rt.plan.first_layer);
     const auto count = static_cast<std::int32_t>(per_chunk);
     const bool first_virtual = st == 0 && chunk == 0;
     const bool last_virtual = st == s_.layout.pp - 1 && chunk == v - 1;

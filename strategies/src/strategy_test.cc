@@ -7,6 +7,8 @@
 
 #include "ptsim/strategies/step_metrics.h"
 
+using ptsim::sim::Time;
+
 namespace ptsim::strategies {
 namespace {
 
@@ -281,6 +283,44 @@ TEST(TpCommOverlap, HidesSequenceParallelCollectivesBehindGemms) {
   EXPECT_LT(overlapped.step_time, plain.step_time);
   EXPECT_NEAR(overlapped.breakdown.total_s(), overlapped.step_time.seconds(), 1e-9);
   std::printf("  exposed TP: %.3f s -> %.3f s\n", plain.breakdown.exposed_tp_s, overlapped.breakdown.exposed_tp_s);
+}
+
+}  // namespace
+}  // namespace ptsim::strategies
+
+namespace ptsim::strategies {
+namespace {
+
+TEST(UnevenPipeline, Llama405bOnSixteenStagesMatchesTheSumOfStageTimes) {
+  Scenario s;
+  s.model = *find_model_preset("llama3-405b");
+  s.cluster = *costmodel::find_node_preset("dgx-h100");
+  s.cluster.num_nodes = 16;
+  s.training.seq_length = 8192;
+  s.training.global_batch_size = 1;
+  s.layout.tp = 8;
+  s.layout.pp = 16;
+  s.layout.schedule = Schedule::sequential;
+  s.layout.num_layers_in_first_pipeline_stage = 7;
+  s.layout.num_layers_in_last_pipeline_stage = 7;
+  const SimulatedStep out = simulate_step(s);
+  const auto& st = out.lowered.stages;
+  ASSERT_EQ(st.size(), 16u);
+  EXPECT_EQ(st[0].num_layers, 7);
+  EXPECT_EQ(st[1].num_layers, 8);
+  EXPECT_EQ(st[15].num_layers, 7);
+  std::int64_t layers = 0;
+  for (const auto& plan : st) layers += plan.num_layers;
+  EXPECT_EQ(layers, 126);
+  // Sequential: exactly the sum of the stage times (one micro-batch), then the slowest tail.
+  Time chain;
+  for (const auto& plan : st) chain += plan.forward + plan.backward + plan.send_forward + plan.send_backward;
+  Time expected, downstream;
+  for (std::size_t i = 0; i < st.size(); ++i) {
+    if (i > 0) downstream += st[i - 1].backward + st[i].send_backward;
+    expected = std::max(expected, chain - downstream + st[i].dp_all_reduce + st[i].optimizer);
+  }
+  EXPECT_EQ(out.result.step_time, expected);
 }
 
 }  // namespace

@@ -443,7 +443,7 @@ double stage_parameters(const Scenario& s, int stage) {
   const std::int64_t tp = s.layout.tp;
   const bool first = stage == 0;
   const bool last = stage == s.layout.pp - 1;
-  double p = static_cast<double>(m.num_layers / s.layout.pp) * layer_parameters(m, tp, s.layout.ep);
+  double p = static_cast<double>(s.stage_layers(stage).count) * layer_parameters(m, tp, s.layout.ep);
   if (first) p += embedding_parameters(m, s.training.seq_length, tp);
   if (last) {
     p += final_norm_parameters(m);

@@ -69,8 +69,17 @@ struct Layout {
   bool tp_comm_overlap = false;
   // Model chunks per GPU for the interleaved 1F1B schedule (Megatron's virtual pipeline).
   std::int64_t virtual_stages = 1;
+  // Uneven pipelines (Megatron --decoder-first/last-pipeline-num-layers): layers on the
+  // first and last stage, the rest spread evenly over the others; 0 = even split.
+  std::int64_t num_layers_in_first_pipeline_stage = 0;
+  std::int64_t num_layers_in_last_pipeline_stage = 0;
 
   std::int64_t num_gpus() const { return dp * tp * pp * cp; }
+};
+
+struct StageLayers {
+  std::int64_t first = 0;  // global index of the stage's first layer
+  std::int64_t count = 0;
 };
 
 struct Scenario {
@@ -84,6 +93,9 @@ struct Scenario {
   std::int64_t num_microbatches() const {
     return training.global_batch_size / (layout.dp * layout.micro_batch_size);
   }
+
+  // The transformer layers pipeline stage `stage` holds (all its chunks when interleaved).
+  StageLayers stage_layers(std::int64_t stage) const;
 };
 
 std::string_view to_string(Schedule s);
