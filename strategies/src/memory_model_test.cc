@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "test_scenario.h"
+
 namespace ptsim::strategies {
 namespace {
 
@@ -59,18 +61,7 @@ TEST(MicrobatchesInFlight, PerSchedule) {
   EXPECT_EQ(microbatches_in_flight(Schedule::one_f_one_b, 0, 8, 3), 3);
 }
 
-Scenario gpt3_on_1024() {
-  Scenario s;
-  s.model = *find_model_preset("gpt3-175b");
-  s.cluster = *costmodel::find_node_preset("dgx-a100");
-  s.cluster.num_nodes = 128;
-  s.training.seq_length = 2048;
-  s.training.global_batch_size = 1536;
-  s.layout.tp = 8;
-  s.layout.pp = 16;
-  s.layout.dp = 8;
-  return s;
-}
+Scenario gpt3_on_1024() { return testing::make_scenario("gpt3-175b", "dgx-a100", 2048, 1536, 8, 16, 8); }
 
 TEST(MemoryModel, ZeroShardsStatesByDataParallelSize) {
   Scenario s = gpt3_on_1024();

@@ -7,6 +7,7 @@
 
 #include "ptsim/strategies/rank_grid.h"
 #include "ptsim/strategies/step_metrics.h"
+#include "test_scenario.h"
 
 namespace ptsim::strategies {
 namespace {
@@ -15,18 +16,8 @@ using sim::Time;
 
 Scenario small_scenario(Schedule schedule, std::int64_t tp, std::int64_t pp, std::int64_t dp,
                         std::int64_t global_batch) {
-  Scenario s;
-  s.name = "test";
-  s.model = *find_model_preset("megatron-1.7b");
-  s.cluster = *costmodel::find_node_preset("dgx-a100");
-  s.cluster.num_nodes = static_cast<int>(std::max<std::int64_t>(1, tp * pp * dp / 8));
-  s.training.seq_length = 2048;
-  s.training.global_batch_size = global_batch;
+  Scenario s = testing::make_scenario("megatron-1.7b", "dgx-a100", 2048, global_batch, tp, pp, dp);
   s.training.precision = costmodel::Dtype::fp16;
-  s.layout.tp = tp;
-  s.layout.pp = pp;
-  s.layout.dp = dp;
-  s.layout.micro_batch_size = 1;
   s.layout.schedule = schedule;
   return s;
 }

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "ptsim/strategies/step_metrics.h"
+#include "test_scenario.h"
 
 using ptsim::sim::Time;
 
@@ -27,23 +28,15 @@ constexpr KorthikantiRow kRows[] = {
 };
 
 Scenario korthikanti(const KorthikantiRow& row) {
-  Scenario s;
+  Scenario s = testing::make_scenario("gpt3-175b", "dgx-a100", 2048, row.global_batch, 8, row.pp, 1);
   s.name = row.name;
-  s.model = *find_model_preset("gpt3-175b");
   s.model.num_attention_heads = row.heads;
   s.model.num_query_groups = row.heads;
   s.model.hidden_size = row.hidden;
   s.model.ffn_hidden_size = 4 * row.hidden;
   s.model.num_layers = row.layers;
-  s.cluster = *costmodel::find_node_preset("dgx-a100");
-  s.cluster.num_nodes = static_cast<int>(row.pp);
-  s.training.seq_length = 2048;
-  s.training.global_batch_size = row.global_batch;
   s.training.precision = costmodel::Dtype::fp16;
   s.training.attention = AttentionKernel::unfused;
-  s.layout.tp = 8;
-  s.layout.pp = row.pp;
-  s.layout.dp = 1;
   s.layout.micro_batch_size = row.micro_batch;
   s.layout.virtual_stages = row.virtual_stages;
   return s;
@@ -71,15 +64,7 @@ TEST(Korthikanti, SelectiveRecomputeWithSequenceParallelBeatsFullRecompute) {
 }
 
 Scenario small(std::int64_t zero) {
-  Scenario s;
-  s.model = *find_model_preset("megatron-1.7b");
-  s.cluster = *costmodel::find_node_preset("dgx-a100");
-  s.cluster.num_nodes = 2;
-  s.training.seq_length = 2048;
-  s.training.global_batch_size = 16;
-  s.layout.tp = 2;
-  s.layout.pp = 2;
-  s.layout.dp = 4;
+  Scenario s = testing::make_scenario("megatron-1.7b", "dgx-a100", 2048, 16, 2, 2, 4);
   s.layout.zero_stage = zero;
   return s;
 }
@@ -127,20 +112,11 @@ namespace ptsim::strategies {
 namespace {
 
 Scenario llama405b_long_context(ContextParallelComm comm) {
-  Scenario s;
-  s.model = *find_model_preset("llama3-405b");
-  s.cluster = *costmodel::find_node_preset("dgx-h100");
-  s.training.seq_length = 131072;
-  s.training.global_batch_size = 7;
-  s.layout.tp = 8;
-  s.layout.cp = 16;
-  s.layout.pp = 7;  // 126 layers: 18 per stage
-  s.layout.dp = 1;
+  Scenario s = testing::make_scenario("llama3-405b", "dgx-h100", 131072, 7, 8, 7, 1, 16);  // 126 layers: 18 per stage
   s.layout.cp_comm = comm;
   s.layout.sequence_parallel = true;
   s.layout.recompute = Recompute::full;
   s.layout.zero_stage = 1;
-  s.cluster.num_nodes = static_cast<int>(s.layout.num_gpus() / 8);
   return s;
 }
 
@@ -231,15 +207,7 @@ TEST(MixtureOfExperts, MixtralParametersTotalAndActive) {
 }
 
 Scenario mixtral_on(std::int64_t ep) {
-  Scenario s;
-  s.model = *find_model_preset("mixtral-8x7b");
-  s.cluster = *costmodel::find_node_preset("dgx-h100");
-  s.cluster.num_nodes = 4;
-  s.training.seq_length = 4096;
-  s.training.global_batch_size = 64;
-  s.layout.tp = 2;
-  s.layout.pp = 2;
-  s.layout.dp = 8;
+  Scenario s = testing::make_scenario("mixtral-8x7b", "dgx-h100", 4096, 64, 2, 2, 8);
   s.layout.ep = ep;
   s.layout.sequence_parallel = true;
   return s;
