@@ -6,6 +6,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <vector>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -17,6 +19,7 @@
 #include "ptsim/io/input_error.h"
 #include "ptsim/io/scenario_parser.h"
 #include "ptsim/io/step_report.h"
+#include "ptsim/io/validation_set.h"
 #include "ptsim/strategies/model.h"
 #include "ptsim/strategies/step_metrics.h"
 
@@ -115,6 +118,54 @@ int run_collective(const CollectiveOptions& opt) {
   return kExitOk;
 }
 
+struct ValidateOptions {
+  std::string dir = "scenarios/validation";
+  std::string set;
+  bool json = false;
+  bool markdown = false;
+  std::string markdown_file = "docs/accuracy.md";
+};
+
+int run_validate(const ValidateOptions& opt) {
+  namespace fs = std::filesystem;
+  if (!fs::is_directory(opt.dir)) throw ptsim::io::InputError("--dir", "'" + opt.dir + "' is not a directory");
+  std::vector<fs::path> files;
+  for (const auto& entry : fs::directory_iterator(opt.dir)) {
+    if (entry.path().extension() == ".json") files.push_back(entry.path());
+  }
+  std::sort(files.begin(), files.end());
+  std::vector<ptsim::io::ValidationSetInput> inputs;
+  for (const auto& f : files) {
+    auto input = ptsim::io::parse_validation_set_file(f);
+    if (opt.set.empty() || input.set == opt.set) inputs.push_back(std::move(input));
+  }
+  if (inputs.empty()) throw ptsim::io::InputError("--set", "no validation set '" + opt.set + "' in " + opt.dir);
+  std::vector<ptsim::io::ValidationSetResult> results;
+  for (const auto& input : inputs) {
+    ptsim::io::ValidationSetResult result;
+    result.input = &input;
+    for (const auto& row : input.rows) {
+      const auto step = ptsim::strategies::simulate_step(row.scenario);
+      const double predicted = ptsim::strategies::predicted_quantity(input.quantity, row.scenario, step.result);
+      result.rows.push_back({row.name, predicted, row.measured, (predicted - row.measured) / row.measured});
+    }
+    result.summary = ptsim::strategies::summarize(result.rows);
+    results.push_back(std::move(result));
+  }
+  if (opt.markdown) {
+    std::ofstream out(opt.markdown_file);
+    if (!out) throw ptsim::io::InputError("--markdown-file", "cannot open '" + opt.markdown_file + "' for writing");
+    out << ptsim::io::validation_markdown(results, "ptsim validate --markdown");
+  }
+  if (opt.json) {
+    std::cout << ptsim::io::validation_json(results).dump(2) << "\n";
+  } else {
+    std::cout << ptsim::io::validation_table(results);
+    if (opt.markdown) std::cout << "wrote " << opt.markdown_file << "\n";
+  }
+  return kExitOk;
+}
+
 void print_presets() {
   std::cout << "models:";
   for (const auto& n : ptsim::strategies::model_preset_names()) std::cout << " " << n;
@@ -149,6 +200,14 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   collective->add_flag("--json", coll_opt.json, "print JSON instead of the table");
 
+  ValidateOptions val_opt;
+  auto* validate = app.add_subcommand("validate", "predicted vs measured on published training runs");
+  validate->add_option("--dir", val_opt.dir, "folder of validation sets")->capture_default_str();
+  validate->add_option("--set", val_opt.set, "only this set (sc21_table1, korthikanti_table5, megatron_core_h100)");
+  validate->add_flag("--json", val_opt.json, "print JSON");
+  validate->add_flag("--markdown", val_opt.markdown, "also write the markdown report");
+  validate->add_option("--markdown-file", val_opt.markdown_file, "where --markdown writes")->capture_default_str();
+
   auto* schema = app.add_subcommand("schema", "print the JSON Schema of scenario files");
   auto* presets = app.add_subcommand("presets", "list the model, GPU and node presets");
 
@@ -168,6 +227,7 @@ int main(int argc, char** argv) {
   try {
     if (*simulate) return run_simulate(sim_opt);
     if (*collective) return run_collective(coll_opt);
+    if (*validate) return run_validate(val_opt);
     if (*schema) {
       std::cout << ptsim::io::scenario_schema().dump(2) << "\n";
       return kExitOk;

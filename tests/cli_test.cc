@@ -205,3 +205,24 @@ TEST(CliCollective, JsonAndBadArguments) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(CliValidate, RunsEverySetAndReportsTheError) {
+  const CommandResult r = run_ptsim("validate --json --dir '" + std::string(PTSIM_SOURCE_DIR) + "/scenarios/validation'");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const char* set : {"\"sc21_table1\"", "\"korthikanti_table5\"", "\"megatron_core_h100\""}) {
+    EXPECT_NE(r.out.find(set), std::string::npos) << set;
+  }
+  EXPECT_NE(r.out.find("\"mean_absolute_error\""), std::string::npos);
+  const CommandResult one = run_ptsim("validate --set korthikanti_table5 --dir '" + std::string(PTSIM_SOURCE_DIR) +
+                                      "/scenarios/validation'");
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  EXPECT_NE(one.out.find("22B selective + SP"), std::string::npos);
+  EXPECT_EQ(one.out.find("SC21"), std::string::npos);
+  const CommandResult bad = run_ptsim("validate --dir /nonexistent");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("--dir: '/nonexistent' is not a directory"), std::string::npos) << bad.err;
+}
+
+}  // namespace

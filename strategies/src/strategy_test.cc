@@ -6,6 +6,7 @@
 #include <string>
 
 #include "ptsim/strategies/step_metrics.h"
+#include "ptsim/strategies/validation.h"
 #include "test_scenario.h"
 
 using ptsim::sim::Time;
@@ -289,6 +290,28 @@ TEST(UnevenPipeline, Llama405bOnSixteenStagesMatchesTheSumOfStageTimes) {
     expected = std::max(expected, chain - downstream + st[i].dp_all_reduce + st[i].optimizer);
   }
   EXPECT_EQ(out.result.step_time, expected);
+}
+
+}  // namespace
+}  // namespace ptsim::strategies
+
+namespace ptsim::strategies {
+namespace {
+
+TEST(Validation, Eq3ThroughputAndSummary) {
+  Scenario s = testing::make_scenario("megatron-1.7b", "dgx-a100", 2048, 512, 1, 1, 32);
+  StepResult r;
+  r.num_gpus = 32;
+  r.step_time = Time::ms(3530);
+  // SC21 Table 1, 1.7B: F = 96 B s l h^2 (1 + s/6h + V/16lh) = 1.5467e16 FLOPs per step.
+  const double f = 96.0 * 512 * 2048 * 24 * 2304.0 * 2304 * (1 + 2048 / (6 * 2304.0) + 51200 / (16 * 24 * 2304.0));
+  EXPECT_NEAR(f, 1.5466830067924994e16, 1e4);
+  EXPECT_DOUBLE_EQ(predicted_quantity(ValidationQuantity::tflops_per_gpu_eq3, s, r), f / (3.53 * 32) / 1e12);
+  EXPECT_DOUBLE_EQ(predicted_quantity(ValidationQuantity::iteration_time_s, s, r), 3.53);
+  const ValidationSummary sum = summarize({{"a", 110, 100, 0.10}, {"b", 80, 100, -0.20}, {"c", 100, 100, 0}});
+  EXPECT_DOUBLE_EQ(sum.mean_absolute_error, 0.1);
+  EXPECT_EQ(sum.worst_row, "b");
+  EXPECT_DOUBLE_EQ(sum.worst_error, -0.20);
 }
 
 }  // namespace
