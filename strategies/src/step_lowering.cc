@@ -58,6 +58,7 @@ struct StageRuntime {
   CollectivePlan layer_reduce_plan;   // ZeRO 3 or overlap_grad_reduce: a layer's gradients
   bool dp_crosses_pods = false;
   std::array<CollectivePlan, 2> send_plan;  // forward (to stage + 1), backward (to stage - 1)
+  std::array<bool, 2> send_crosses_pods{};
 };
 
 class StepLowering {
@@ -224,6 +225,7 @@ class StepLowering {
       const auto shape = shape_of(pair);
       rt.send_plan[static_cast<std::size_t>(dir)] =
           costmodel::plan_collective(CollectiveOp::send_recv, shape, act_bytes, s_.cluster);
+      rt.send_crosses_pods[static_cast<std::size_t>(dir)] = shape.crosses_pods;
       (dir == 0 ? plan.send_forward : plan.send_backward) = alone(rt.send_plan[static_cast<std::size_t>(dir)], shape.crosses_pods);
     }
 
@@ -449,13 +451,13 @@ class StepLowering {
   sim::TaskId emit_send(int from, int to, std::int64_t mb, Phase phase) {
     const StageRuntime& src = stages_[static_cast<std::size_t>(from)];
     const StageRuntime& dst = stages_[static_cast<std::size_t>(to)];
-    const CollectivePlan& plan = src.send_plan[phase == Phase::forward ? 0 : 1];
+    const std::size_t dir = phase == Phase::forward ? 0 : 1;
+    const CollectivePlan& plan = src.send_plan[dir];
     const auto& ph = plan.phases.front();
     sim::FlowSpec flow;
     if (ph.network_bytes > 0) {
-      const std::array<int, 2> pair{src.plan.rank, dst.plan.rank};
       flow.path = {src.ports.net_tx, dst.ports.net_rx};
-      if (shape_of(pair).crosses_pods) flow.path = {src.ports.net_tx, src.ports.spine_tx, dst.ports.spine_rx, dst.ports.net_rx};
+      if (src.send_crosses_pods[dir]) flow.path = {src.ports.net_tx, src.ports.spine_tx, dst.ports.spine_rx, dst.ports.net_rx};
       flow.bytes = ph.network_bytes;
       flow.max_rate_bytes_per_s = ph.network_rate_bytes_per_s;
     } else {
