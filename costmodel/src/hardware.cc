@@ -1,5 +1,6 @@
 #include "ptsim/costmodel/hardware.h"
 
+#include "ptsim/costmodel/named_presets.h"
 #include "ptsim/costmodel/units.h"
 
 namespace ptsim::costmodel {
@@ -114,30 +115,9 @@ std::vector<ClusterSpec> all_nodes() {
 
 }  // namespace
 
-std::optional<GpuSpec> find_gpu_preset(std::string_view name) {
-  for (auto& g : all_gpus()) {
-    if (g.name == name) return g;
-  }
-  return std::nullopt;
-}
-
-std::vector<std::string> gpu_preset_names() {
-  std::vector<std::string> names;
-  for (const auto& g : all_gpus()) names.push_back(g.name);
-  return names;
-}
-
-std::optional<ClusterSpec> find_node_preset(std::string_view name) {
-  for (auto& n : all_nodes()) {
-    if (n.name == name) return n;
-  }
-  return std::nullopt;
-}
-
-std::vector<std::string> node_preset_names() {
-  std::vector<std::string> names;
-  for (const auto& n : all_nodes()) names.push_back(n.name);
-  return names;
-}
+std::optional<GpuSpec> find_gpu_preset(std::string_view name) { return find_named(all_gpus(), name); }
+std::vector<std::string> gpu_preset_names() { return names_of(all_gpus()); }
+std::optional<ClusterSpec> find_node_preset(std::string_view name) { return find_named(all_nodes(), name); }
+std::vector<std::string> node_preset_names() { return names_of(all_nodes()); }
 
 }  // namespace ptsim::costmodel

@@ -2,6 +2,8 @@
 
 #include <array>
 
+#include "ptsim/costmodel/named_presets.h"
+
 namespace ptsim::strategies {
 namespace {
 
@@ -94,17 +96,10 @@ std::vector<TransformerConfig> all_presets() {
 }  // namespace
 
 std::optional<TransformerConfig> find_model_preset(std::string_view name) {
-  for (auto& c : all_presets()) {
-    if (c.name == name) return c;
-  }
-  return std::nullopt;
+  return costmodel::find_named(all_presets(), name);
 }
 
-std::vector<std::string> model_preset_names() {
-  std::vector<std::string> names;
-  for (const auto& c : all_presets()) names.push_back(c.name);
-  return names;
-}
+std::vector<std::string> model_preset_names() { return costmodel::names_of(all_presets()); }
 
 std::string_view to_string(Normalization n) {
   return n == Normalization::layernorm ? "layernorm" : "rmsnorm";

@@ -144,16 +144,8 @@ TEST(ContextParallel, Llama405bAt128kTokensRuns) {
 
 TEST(ContextParallel, SplitsTheSequenceAndTheWork) {
   // Same model and batch on 2x the GPUs with cp 2: each rank does about half the work.
-  Scenario one;
-  one.model = *find_model_preset("llama3-8b");
-  one.cluster = *costmodel::find_node_preset("dgx-h100");
-  one.training.seq_length = 16384;
-  one.training.global_batch_size = 8;
-  one.layout.tp = 4;
-  one.layout.dp = 2;
-  Scenario two = one;
-  two.layout.cp = 2;
-  two.cluster.num_nodes = 2;
+  const Scenario one = testing::make_scenario("llama3-8b", "dgx-h100", 16384, 8, 4, 1, 2);
+  const Scenario two = testing::make_scenario("llama3-8b", "dgx-h100", 16384, 8, 4, 1, 2, 2);
   const StepResult a = simulate_step(one).result;
   const StepResult b = simulate_step(two).result;
   EXPECT_LT(b.breakdown.compute_s, 0.55 * a.breakdown.compute_s);
@@ -169,14 +161,7 @@ namespace ptsim::strategies {
 namespace {
 
 TEST(OverlapGradReduce, HidesMostOfTheDataParallelReduction) {
-  Scenario s;
-  s.model = *find_model_preset("megatron-7.5b");
-  s.cluster = *costmodel::find_node_preset("dgx-a100");
-  s.cluster.num_nodes = 16;
-  s.training.seq_length = 2048;
-  s.training.global_batch_size = 64;
-  s.layout.tp = 8;
-  s.layout.dp = 16;
+  Scenario s = testing::make_scenario("megatron-7.5b", "dgx-a100", 2048, 64, 8, 1, 16);
   s.layout.micro_batch_size = 2;
   const StepResult plain = simulate_step(s).result;
   s.layout.overlap_grad_reduce = true;
@@ -237,13 +222,8 @@ namespace ptsim::strategies {
 namespace {
 
 TEST(TpCommOverlap, HidesSequenceParallelCollectivesBehindGemms) {
-  Scenario s;
-  s.model = *find_model_preset("gpt3-175b");
+  Scenario s = testing::make_scenario("gpt3-175b", "dgx-h100", 4096, 4, 8, 1, 1);
   s.model.num_layers = 8;
-  s.cluster = *costmodel::find_node_preset("dgx-h100");
-  s.training.seq_length = 4096;
-  s.training.global_batch_size = 4;
-  s.layout.tp = 8;
   s.layout.sequence_parallel = true;
   const StepResult plain = simulate_step(s).result;
   s.layout.tp_comm_overlap = true;
@@ -261,14 +241,7 @@ namespace ptsim::strategies {
 namespace {
 
 TEST(UnevenPipeline, Llama405bOnSixteenStagesMatchesTheSumOfStageTimes) {
-  Scenario s;
-  s.model = *find_model_preset("llama3-405b");
-  s.cluster = *costmodel::find_node_preset("dgx-h100");
-  s.cluster.num_nodes = 16;
-  s.training.seq_length = 8192;
-  s.training.global_batch_size = 1;
-  s.layout.tp = 8;
-  s.layout.pp = 16;
+  Scenario s = testing::make_scenario("llama3-405b", "dgx-h100", 8192, 1, 8, 16, 1);
   s.layout.schedule = Schedule::sequential;
   s.layout.num_layers_in_first_pipeline_stage = 7;
   s.layout.num_layers_in_last_pipeline_stage = 7;
