@@ -1,0 +1,37 @@
+// Shared pieces of the ptsim command line: exit codes, the command registry every
+// subcommand file adds itself to, and scenario loading with file-named errors.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "ptsim/strategies/scenario.h"
+
+namespace ptsim::apps {
+
+// Exit codes, the same for every command (README "Exit codes").
+constexpr int kExitOk = 0;
+constexpr int kExitInternal = 1;
+constexpr int kExitBadInput = 2;
+constexpr int kExitDoesNotFit = 3;
+
+// A registered subcommand: the CLI11 node (set when the user named it) and what runs it.
+struct Command {
+  CLI::App* app = nullptr;
+  std::function<int()> run;
+};
+using CommandList = std::vector<Command>;
+
+// Each file under apps/commands/ defines one of these; ptsim_main.cc calls them in order.
+void add_simulate_command(CLI::App& app, CommandList& commands);
+void add_collective_command(CLI::App& app, CommandList& commands);
+void add_validate_command(CLI::App& app, CommandList& commands);
+void add_info_commands(CLI::App& app, CommandList& commands);  // schema, presets
+
+// Reads a scenario file; field errors name the file too ("x.json: layout.tp: ...").
+strategies::Scenario load_scenario(const std::string& file);
+
+}  // namespace ptsim::apps

@@ -1,0 +1,79 @@
+// `ptsim validate`: predicted vs measured on the published runs in scenarios/validation/.
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "../cli_common.h"
+#include "ptsim/io/input_error.h"
+#include "ptsim/io/validation_set.h"
+#include "ptsim/strategies/step_metrics.h"
+
+namespace ptsim::apps {
+namespace {
+
+struct ValidateOptions {
+  std::string dir = "scenarios/validation";
+  std::string set;
+  bool json = false;
+  bool markdown = false;
+  std::string markdown_file = "docs/accuracy.md";
+};
+
+int run_validate(const ValidateOptions& opt) {
+  namespace fs = std::filesystem;
+  if (!fs::is_directory(opt.dir)) throw io::InputError("--dir", "'" + opt.dir + "' is not a directory");
+  std::vector<fs::path> files;
+  for (const auto& entry : fs::directory_iterator(opt.dir)) {
+    if (entry.path().extension() == ".json") files.push_back(entry.path());
+  }
+  std::sort(files.begin(), files.end());
+  std::vector<io::ValidationSetInput> inputs;
+  for (const auto& f : files) {
+    auto input = io::parse_validation_set_file(f);
+    if (opt.set.empty() || input.set == opt.set) inputs.push_back(std::move(input));
+  }
+  if (inputs.empty()) throw io::InputError("--set", "no validation set '" + opt.set + "' in " + opt.dir);
+  std::vector<io::ValidationSetResult> results;
+  for (const auto& input : inputs) {
+    io::ValidationSetResult result;
+    result.input = &input;
+    for (const auto& row : input.rows) {
+      const auto step = strategies::simulate_step(row.scenario);
+      const double predicted = strategies::predicted_quantity(input.quantity, row.scenario, step.result);
+      result.rows.push_back({row.name, predicted, row.measured, (predicted - row.measured) / row.measured});
+    }
+    result.summary = strategies::summarize(result.rows);
+    results.push_back(std::move(result));
+  }
+  if (opt.markdown) {
+    std::ofstream out(opt.markdown_file);
+    if (!out) throw io::InputError("--markdown-file", "cannot open '" + opt.markdown_file + "' for writing");
+    out << io::validation_markdown(results, "ptsim validate --markdown");
+  }
+  if (opt.json) {
+    std::cout << io::validation_json(results).dump(2) << "\n";
+  } else {
+    std::cout << io::validation_table(results);
+    if (opt.markdown) std::cout << "wrote " << opt.markdown_file << "\n";
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void add_validate_command(CLI::App& app, CommandList& commands) {
+  auto opt = std::make_shared<ValidateOptions>();
+  auto* sub = app.add_subcommand("validate", "predicted vs measured on published training runs");
+  sub->add_option("--dir", opt->dir, "folder of validation sets")->capture_default_str();
+  sub->add_option("--set", opt->set, "only this set (sc21_table1, korthikanti_table5, megatron_core_h100)");
+  sub->add_flag("--json", opt->json, "print JSON");
+  sub->add_flag("--markdown", opt->markdown, "also write the markdown report");
+  sub->add_option("--markdown-file", opt->markdown_file, "where --markdown writes")->capture_default_str();
+  commands.push_back({sub, [opt] { return run_validate(*opt); }});
+}
+
+}  // namespace ptsim::apps
