@@ -60,5 +60,27 @@ TEST(Engine, TwoEnginesInOneProcessAreIndependent) {
   EXPECT_EQ(a.now(), Time::ns(100));
 }
 
+// Closures too big or not trivially copyable for the inline slot are boxed; they must run
+// in the same order, see their captures intact, and be destroyed after running.
+TEST(Engine, BoxedAndInlineCallbacksInterleaveInOrder) {
+  Engine engine;
+  std::vector<std::string> order;
+  auto shared = std::make_shared<int>(0);
+  for (int i = 0; i < 100; ++i) {
+    if (i % 2 == 0) {
+      engine.schedule_at(Time::ns(100 - i), 0, [&order, i] { order.push_back("inline" + std::to_string(i)); });
+    } else {
+      const std::string label = "boxed" + std::to_string(i);
+      engine.schedule_at(Time::ns(100 - i), 0, [&order, label, shared] { order.push_back(label); });
+    }
+  }
+  EXPECT_EQ(shared.use_count(), 51);
+  engine.run();
+  EXPECT_EQ(shared.use_count(), 1);
+  ASSERT_EQ(order.size(), 100u);
+  EXPECT_EQ(order.front(), "boxed99");
+  EXPECT_EQ(order.back(), "inline0");
+}
+
 }  // namespace
 }  // namespace ptsim::sim

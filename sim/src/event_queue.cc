@@ -1,27 +1,14 @@
 #include "ptsim/sim/event_queue.h"
 
-#include <algorithm>
 #include <cassert>
+#include <stdexcept>
+#include <string>
 
 namespace ptsim::sim {
-namespace {
-// std::push_heap builds a max-heap; invert the order to pop the smallest key first.
-struct Later {
-  bool operator()(const QueuedEvent& a, const QueuedEvent& b) const { return b.key < a.key; }
-};
-}  // namespace
 
-void BinaryHeapEventQueue::push(const QueuedEvent& event) {
-  heap_.push_back(event);
-  std::push_heap(heap_.begin(), heap_.end(), Later{});
-}
-
-QueuedEvent BinaryHeapEventQueue::pop() {
-  assert(!heap_.empty());
-  std::pop_heap(heap_.begin(), heap_.end(), Later{});
-  QueuedEvent top = heap_.back();
-  heap_.pop_back();
-  return top;
+void EventKey::throw_out_of_range(std::int32_t priority, std::uint64_t sequence) {
+  if (sequence > kMaxSequence) throw std::out_of_range("more than 2^40 events scheduled on one engine");
+  throw std::out_of_range("event priority " + std::to_string(priority) + " outside the 24-bit range");
 }
 
 void OrderedSetEventQueue::push(const QueuedEvent& event) { set_.insert(event); }
