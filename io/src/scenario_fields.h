@@ -111,7 +111,8 @@ inline constexpr std::array kRankOrders = {strategies::RankOrder::tp_dp_pp, stra
                                            strategies::RankOrder::pp_tp_dp, strategies::RankOrder::pp_dp_tp};
 inline constexpr std::array kSchedules = {strategies::Schedule::sequential,
                                           strategies::Schedule::gpipe,
-                                          strategies::Schedule::one_f_one_b};
+                                          strategies::Schedule::one_f_one_b,
+                                          strategies::Schedule::zb_h1};
 inline constexpr std::array kRecomputes = {strategies::Recompute::none,
                                            strategies::Recompute::selective,
                                            strategies::Recompute::full};
@@ -381,7 +382,12 @@ void layout_fields(V& v, strategies::Layout& l) {
                             "global_batch_size",
              .unit = "sequences"},
             l.micro_batch_size, IntRule::positive);
-  v.enumeration({.name = "schedule", .description = "pipeline schedule"}, l.schedule, kSchedules);
+  v.enumeration({.name = "schedule",
+                 .description = "pipeline schedule: sequential, gpipe, 1f1b (interleaved with "
+                                "virtual_stages > 1), zb-h1 (zero-bubble ZB-H1: backward split "
+                                "into input- and weight-gradient passes; not with virtual_stages "
+                                "> 1 or zero_stage 3)"},
+                l.schedule, kSchedules);
   v.integer({.name = "virtual_stages",
              .description = "model chunks per GPU for the interleaved 1F1B schedule "
                             "(Megatron --num-layers-per-virtual-pipeline-stage = layers / (pp x "
@@ -419,6 +425,12 @@ void layout_fields(V& v, strategies::Layout& l) {
              .description = "ZeRO sharding over dp: 0 none, 1 optimizer states (distributed "
                             "optimizer), 2 + gradients, 3 + parameters (FSDP)"},
             l.zero_stage, IntRule::non_negative);
+  v.boolean({.name = "reshard_after_forward",
+             .description = "ZeRO 3 / FSDP: free each layer's gathered parameters after its "
+                            "forward and all-gather them again for its backward (true), or keep "
+                            "them until the backward (false: no backward all-gather, every "
+                            "layer's full parameters resident); false needs zero_stage 3"},
+            l.reshard_after_forward);
 }
 
 template <class V>

@@ -439,7 +439,17 @@ void check_layout(strategies::Layout& l, const strategies::TransformerConfig& m,
     const std::string field = first_n > 0 ? "layout.num_layers_in_first_pipeline_stage"
                                           : "layout.num_layers_in_last_pipeline_stage";
     if (l.pp < 2) throw InputError(field, "needs layout.pp of at least 2");
-    if (l.virtual_stages > 1) throw InputError(field, "is not supported with layout.virtual_stages > 1");
+    if (l.virtual_stages > 1) {
+      // Megatron-LM: each stage's layers split evenly over its model chunks.
+      for (const auto& [name, n] : {std::pair<std::string_view, std::int64_t>{"first", first_n}, {"last", last_n}}) {
+        if (n > 0 && n % l.virtual_stages != 0) {
+          throw InputError(fmt::format("layout.num_layers_in_{}_pipeline_stage", name),
+                           fmt::format("{} is not divisible by layout.virtual_stages {} (each stage's layers are split "
+                                       "evenly over its model chunks)",
+                                       n, l.virtual_stages));
+        }
+      }
+    }
     const std::int64_t rest = m.num_layers - first_n - last_n;
     const std::int64_t even_stages = l.pp - (first_n > 0 ? 1 : 0) - (last_n > 0 ? 1 : 0);
     if (rest < 0 || (even_stages == 0 && rest != 0) ||
@@ -463,7 +473,16 @@ void check_layout(strategies::Layout& l, const strategies::TransformerConfig& m,
       throw InputError("layout.virtual_stages", fmt::format("{} needs layout.schedule 1f1b (interleaved)", l.virtual_stages));
     }
     if (l.pp < 2) throw InputError("layout.virtual_stages", fmt::format("{} needs layout.pp of at least 2", l.virtual_stages));
-    if (m.num_layers % (l.pp * l.virtual_stages) != 0) {
+    const bool uneven = first_n > 0 || last_n > 0;
+    const std::int64_t middle_stages = l.pp - (first_n > 0 ? 1 : 0) - (last_n > 0 ? 1 : 0);
+    const std::int64_t middle_layers = m.num_layers - first_n - last_n;
+    if (uneven && middle_stages > 0 && middle_layers % (middle_stages * l.virtual_stages) != 0) {
+      throw InputError("layout.virtual_stages",
+                       fmt::format("{} does not divide the {} layers of each of the {} middle stages (model.num_layers "
+                                   "minus the first and last stages' layers, split evenly)",
+                                   l.virtual_stages, middle_layers / middle_stages, middle_stages));
+    }
+    if (!uneven && m.num_layers % (l.pp * l.virtual_stages) != 0) {
       throw InputError("layout.virtual_stages",
                        fmt::format("pp ({}) x virtual_stages ({}) = {} does not divide model.num_layers {}", l.pp,
                                    l.virtual_stages, l.pp * l.virtual_stages, m.num_layers));
@@ -477,6 +496,14 @@ void check_layout(strategies::Layout& l, const strategies::TransformerConfig& m,
   }
   if (l.zero_stage > 3) {
     throw InputError("layout.zero_stage", fmt::format("{} is not 0, 1, 2 or 3", l.zero_stage));
+  }
+  if (!l.reshard_after_forward && l.zero_stage != 3) {
+    throw InputError("layout.reshard_after_forward",
+                     fmt::format("false needs layout.zero_stage 3 (FSDP); zero_stage is {}", l.zero_stage));
+  }
+  if (l.schedule == strategies::Schedule::zb_h1 && l.zero_stage == 3) {
+    throw InputError("layout.schedule", "zb-h1 is not supported with layout.zero_stage 3 (FSDP gathers parameters per "
+                                        "pass; ZB-H1 defers weight gradients past them)");
   }
   if (l.tp_comm_overlap && !l.sequence_parallel) {
     throw InputError("layout.tp_comm_overlap", "needs layout.sequence_parallel (it overlaps the all-gathers and "

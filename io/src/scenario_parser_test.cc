@@ -978,3 +978,56 @@ TEST(ScenarioParserStrategies, UnevenPipeline) {
 
 }  // namespace
 }  // namespace ptsim::io
+
+namespace ptsim::io {
+namespace {
+
+TEST(ScenarioParserStrategies, ZeroBubbleScheduleAndItsLimits) {
+  json doc = preset_scenario();
+  doc["layout"]["schedule"] = "zb-h1";
+  doc["layout"]["overlap_grad_reduce"] = true;
+  EXPECT_EQ(parse_scenario(doc).layout.schedule, strategies::Schedule::zb_h1);
+  json interleaved = doc;
+  interleaved["layout"]["virtual_stages"] = 2;
+  EXPECT_EQ(message_of(interleaved), "layout.virtual_stages: 2 needs layout.schedule 1f1b (interleaved)");
+  json fsdp = doc;
+  fsdp["layout"]["zero_stage"] = 3;
+  EXPECT_EQ(message_of(fsdp), "layout.schedule: zb-h1 is not supported with layout.zero_stage 3 (FSDP gathers "
+                              "parameters per pass; ZB-H1 defers weight gradients past them)");
+}
+
+TEST(ScenarioParserStrategies, ReshardAfterForwardNeedsZeroThree) {
+  json doc = preset_scenario();
+  EXPECT_TRUE(parse_scenario(doc).layout.reshard_after_forward);
+  doc["layout"]["reshard_after_forward"] = false;
+  EXPECT_EQ(message_of(doc), "layout.reshard_after_forward: false needs layout.zero_stage 3 (FSDP); zero_stage is 0");
+  doc["layout"]["zero_stage"] = 3;
+  EXPECT_FALSE(parse_scenario(doc).layout.reshard_after_forward);
+}
+
+TEST(ScenarioParserStrategies, InterleavedUnevenPipelineFollowsMegatron) {
+  json doc = preset_scenario();
+  doc["model"] = "llama3-405b";
+  doc["layout"] = json::parse(R"({"tp": 8, "pp": 16, "dp": 8, "virtual_stages": 2,
+                                  "num_layers_in_first_pipeline_stage": 8,
+                                  "num_layers_in_last_pipeline_stage": 6})");
+  const auto s = parse_scenario(doc);
+  EXPECT_EQ(s.chunk_layers(0, 0).count, 4);
+  EXPECT_EQ(s.chunk_layers(1, 0).first, 4);
+  EXPECT_EQ(s.chunk_layers(15, 0).count, 3);
+  EXPECT_EQ(s.chunk_layers(0, 1).first, 63);  // chunk 0 of every stage: 4 + 14 x 4 + 3 layers
+  json odd = doc;
+  odd["layout"]["num_layers_in_first_pipeline_stage"] = 7;
+  odd["layout"]["num_layers_in_last_pipeline_stage"] = 7;
+  EXPECT_EQ(message_of(odd), "layout.num_layers_in_first_pipeline_stage: 7 is not divisible by layout.virtual_stages 2 "
+                             "(each stage's layers are split evenly over its model chunks)");
+  json middle = doc;
+  middle["layout"]["virtual_stages"] = 4;
+  middle["layout"]["num_layers_in_first_pipeline_stage"] = 8;
+  middle["layout"]["num_layers_in_last_pipeline_stage"] = 20;
+  EXPECT_EQ(message_of(middle), "layout.virtual_stages: 4 does not divide the 7 layers of each of the 14 middle stages "
+                                "(model.num_layers minus the first and last stages' layers, split evenly)");
+}
+
+}  // namespace
+}  // namespace ptsim::io

@@ -125,7 +125,9 @@ std::string step_report_table(const strategies::Scenario& s, const strategies::S
                              s.layout.virtual_stages > 1 ? fmt::format(" interleaved x{}", s.layout.virtual_stages) : "",
                              strategies::to_string(s.layout.recompute),
                              s.layout.sequence_parallel ? ", sequence parallel" : "",
-                             s.layout.zero_stage > 0 ? fmt::format(", ZeRO-{}", s.layout.zero_stage) : ""));
+                             s.layout.zero_stage > 0 ? fmt::format(", ZeRO-{}{}", s.layout.zero_stage,
+                                                                   s.layout.reshard_after_forward ? "" : " (no reshard after forward)")
+                                                     : ""));
   line("batch", fmt::format("global {} x seq {}, micro-batch {}, {} micro-batches per pipeline",
                             s.training.global_batch_size, s.training.seq_length, s.layout.micro_batch_size,
                             r.num_microbatches));

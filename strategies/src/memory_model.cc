@@ -68,6 +68,40 @@ double layer_activation_bytes(const TransformerConfig& m, const ShapeContext& c,
   return (sp ? replicated / t : replicated) + split / t + scores / t + moe / t;
 }
 
+double layer_weight_grad_bytes(const TransformerConfig& m, const ShapeContext& c) {
+  const double tokens = static_cast<double>(c.micro_batch * c.seq_length) / static_cast<double>(c.cp);
+  const double h = static_cast<double>(m.hidden_size);
+  const double t = static_cast<double>(c.tp);
+  const double e = activation_element_bytes(c.dtype);
+  const bool sp = c.sequence_parallel && c.tp > 1;
+  // Hidden-width tensors a column-parallel GEMM reads or a row-parallel GEMM writes are
+  // replicated over the TP ranks, or sequence-sharded with sequence parallelism.
+  const double hidden = sp ? h / t : h;
+  const double q = static_cast<double>(m.num_attention_heads * m.head_dim());
+  const double kv = static_cast<double>(m.kv_channels());
+  // QKV: input (norm output) and output gradient; output projection: input (attention
+  // output) and output gradient.
+  double per_token = hidden + (q + 2 * kv) / t + q / t + hidden;
+  auto mlp = [&](double f, double shards, double rows) {  // up: input, out-grad; down: input, out-grad
+    const double up = (m.swiglu ? 2 : 1) * f / shards;
+    return rows * (hidden + up + f / shards + hidden);
+  };
+  double elements = tokens * per_token;
+  if (m.is_moe()) {
+    const double copies = tokens * static_cast<double>(m.moe_router_topk) *
+                          (m.moe_capacity_factor > 0 ? m.moe_capacity_factor : 1.0) / t;
+    const double ef = static_cast<double>(m.expert_ffn());
+    elements += tokens * (hidden + static_cast<double>(m.num_experts));              // router
+    elements += copies * (h + (m.swiglu ? 2 : 1) * ef + ef + h);                      // experts
+    if (m.moe_shared_expert_intermediate_size > 0) {
+      elements += mlp(static_cast<double>(m.moe_shared_expert_intermediate_size), t, tokens);
+    }
+  } else {
+    elements += mlp(static_cast<double>(m.ffn_hidden_size), t, tokens);
+  }
+  return e * elements;
+}
+
 std::int64_t microbatches_in_flight(Schedule schedule, int stage, int num_stages, std::int64_t m) {
   return chunks_in_flight(schedule, stage, num_stages, m, 1);
 }
@@ -102,20 +136,36 @@ MemoryReport estimate_memory(const Scenario& sc) {
     const double params = stage_parameters(sc, st);
     MemoryByKind& k = sm.bytes;
     k.parameters = params * weight_bytes / (zero >= 3 ? dp : 1);
+    const std::int64_t layers = sc.stage_layers(st).count;
     if (zero >= 3) {
-      // FSDP gathers one layer's parameters and prefetches the next.
-      k.parameters += 2 * layer_parameters(m, sc.layout.tp, sc.layout.ep) * weight_bytes;
+      // FSDP gathers one layer's parameters and prefetches the next; without
+      // reshard-after-forward every layer's gathered parameters stay from its forward to
+      // its backward.
+      const double gathered_layers = sc.layout.reshard_after_forward ? 2 : static_cast<double>(layers);
+      k.parameters += gathered_layers * layer_parameters(m, sc.layout.tp, sc.layout.ep) * weight_bytes;
+    }
+    if (sc.training.precision == Dtype::fp8) {
+      // Transformer Engine keeps an fp8 copy of each GEMM weight and its transpose between
+      // micro-batches (1 byte each); its amax histories are a few scalars per tensor.
+      k.parameters += 2 * static_cast<double>(layers) * layer_parameters(m, sc.layout.tp, sc.layout.ep);
     }
     k.gradients = params * grad_bytes / (zero >= 2 ? dp : 1);
     k.optimizer_states = params * optimizer_bytes / (zero >= 1 ? dp : 1);
 
     // A unit in flight is one micro-batch through one model chunk (the whole stage when v = 1).
-    const std::int64_t layers = sc.stage_layers(st).count;
     double per_microbatch = per_layer * static_cast<double>(layers / v);
     if (st == 0 && m.hidden_dropout > 0) per_microbatch += tokens * h / (sp ? t : 1);  // embedding dropout mask
     if (st == p - 1) per_microbatch += 2 * e * tokens * h / (sp ? t : 1);              // final norm input, LM head input
     sm.activation_bytes_per_microbatch = per_microbatch;
-    k.activations = per_microbatch * static_cast<double>(sm.microbatches_in_flight);
+    if (sc.layout.schedule == Schedule::zb_h1) {
+      // Between B and W a micro-batch keeps only its weight GEMMs' inputs and output
+      // gradients; the peak follows the stage's F/B/W order.
+      sm.weight_grad_bytes_per_microbatch = layer_weight_grad_bytes(m, shape) * static_cast<double>(layers);
+      k.activations = peak_activation_bytes(stage_order(sc.layout.schedule, st, p, sc.num_microbatches()), per_microbatch,
+                                            sm.weight_grad_bytes_per_microbatch);
+    } else {
+      k.activations = per_microbatch * static_cast<double>(sm.microbatches_in_flight);
+    }
     if (st == p - 1) {
       // Logits in the training precision and the loss's fp32 softmax, one micro-batch at a
       // time except under GPipe, which runs every forward (and loss) before any backward.

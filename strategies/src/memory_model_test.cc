@@ -100,6 +100,23 @@ TEST(MemoryModel, FirstStageHoldsMostActivationsUnderOneFOneB) {
   EXPECT_NEAR(r.stages[1].bytes.activations / r.stages[8].bytes.activations, 15.0 / 8.0, 1e-12);
 }
 
+TEST(MemoryModel, WeightGradPassKeepsThirtyTwoSbhPerLayer) {
+  // Qi et al. 2023, Table 1: W keeps M_W = 32 sbh per GPT layer (2-byte activations): the
+  // inputs (QKV 2sbh, projection 2sbh, MLP up 2sbh, MLP down 8sbh) and output gradients
+  // (QKV 6sbh, projection 2sbh, MLP up 8sbh, MLP down 2sbh) of its four weight GEMMs.
+  // Over t TP ranks the hidden-width ones are replicated (8 sbh) unless sequence-parallel.
+  const Scenario s = gpt3_on_1024();
+  const double sbh = 2048.0 * 1 * 12288;
+  for (std::int64_t t : {1, 8}) {
+    ShapeContext c = shape_context(s);
+    c.tp = t;
+    c.sequence_parallel = false;
+    EXPECT_DOUBLE_EQ(layer_weight_grad_bytes(s.model, c), sbh * (8 + 24.0 / static_cast<double>(t))) << t;
+    c.sequence_parallel = true;
+    EXPECT_DOUBLE_EQ(layer_weight_grad_bytes(s.model, c), 32 * sbh / static_cast<double>(t)) << t;
+  }
+}
+
 TEST(MemoryModel, DoesNotFitIsReported) {
   Scenario s = gpt3_on_1024();
   s.layout.tp = 1;

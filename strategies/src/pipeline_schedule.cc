@@ -26,6 +26,7 @@ std::int64_t chunks_in_flight(Schedule schedule, int stage, int num_stages, std:
   switch (schedule) {
     case Schedule::sequential: return 1;
     case Schedule::gpipe: return m;
+    case Schedule::zb_h1: return std::min<std::int64_t>(num_stages, m);
     case Schedule::one_f_one_b:
       if (v == 1) return std::min<std::int64_t>(num_stages - stage, m);
       return std::min<std::int64_t>(interleaved_warmup(stage, num_stages, m, v) + 1, m * v);
@@ -36,6 +37,7 @@ std::int64_t chunks_in_flight(Schedule schedule, int stage, int num_stages, std:
 std::vector<PipelineStep> stage_order(Schedule schedule, int stage, int num_stages,
                                       std::int64_t num_microbatches, int virtual_stages) {
   assert(stage >= 0 && stage < num_stages && num_microbatches >= 1 && virtual_stages >= 1);
+  assert(virtual_stages == 1 || schedule == Schedule::one_f_one_b);
   if (schedule == Schedule::one_f_one_b && virtual_stages > 1) {
     const int p = num_stages, v = virtual_stages;
     const std::int64_t total = num_microbatches * v;
@@ -52,7 +54,7 @@ std::vector<PipelineStep> stage_order(Schedule schedule, int stage, int num_stag
   }
   const std::int64_t m = num_microbatches;
   std::vector<PipelineStep> order;
-  order.reserve(static_cast<std::size_t>(2 * m));
+  order.reserve(static_cast<std::size_t>(3 * m));
   switch (schedule) {
     case Schedule::sequential:
       for (std::int64_t j = 0; j < m; ++j) {
@@ -74,8 +76,47 @@ std::vector<PipelineStep> stage_order(Schedule schedule, int stage, int num_stag
       for (std::int64_t j = m - warmup; j < m; ++j) order.push_back({j, Phase::backward});
       break;
     }
+    case Schedule::zb_h1: {
+      // 1F1B's F/B order; W of micro-batch j - stage follows B of micro-batch j.
+      const std::int64_t warmup = std::min<std::int64_t>(num_stages - 1 - stage, m);
+      std::int64_t next_w = 0;
+      auto after_b = [&](std::int64_t j) {
+        for (; next_w <= j - stage; ++next_w) order.push_back({next_w, Phase::weight});
+      };
+      for (std::int64_t j = 0; j < warmup; ++j) order.push_back({j, Phase::forward});
+      for (std::int64_t j = 0; j < m - warmup; ++j) {
+        order.push_back({warmup + j, Phase::forward});
+        order.push_back({j, Phase::backward});
+        after_b(j);
+      }
+      for (std::int64_t j = m - warmup; j < m; ++j) {
+        order.push_back({j, Phase::backward});
+        after_b(j);
+      }
+      for (; next_w < m; ++next_w) order.push_back({next_w, Phase::weight});
+      break;
+    }
   }
   return order;
+}
+
+double peak_activation_bytes(const std::vector<PipelineStep>& order, double held_after_forward,
+                             double held_after_backward) {
+  const bool has_w = std::any_of(order.begin(), order.end(), [](const PipelineStep& s) { return s.phase == Phase::weight; });
+  std::int64_t until_b = 0, until_w = 0;
+  double peak = 0;
+  for (const PipelineStep& step : order) {
+    switch (step.phase) {
+      case Phase::forward: ++until_b; break;
+      case Phase::backward:
+        --until_b;
+        if (has_w) ++until_w;
+        break;
+      case Phase::weight: --until_w; break;
+    }
+    peak = std::max(peak, static_cast<double>(until_b) * held_after_forward + static_cast<double>(until_w) * held_after_backward);
+  }
+  return peak;
 }
 
 void lower_pipeline(Schedule schedule, int num_stages, std::int64_t num_microbatches,
@@ -86,6 +127,7 @@ void lower_pipeline(Schedule schedule, int num_stages, std::int64_t num_microbat
   const int last_virtual = p * v - 1;
   std::vector<std::vector<PipelineStep>> orders;
   for (int s = 0; s < p; ++s) orders.push_back(stage_order(schedule, s, p, m, v));
+  const Phase last_phase = schedule == Schedule::zb_h1 ? Phase::weight : Phase::backward;
 
   // transfer[(k * m + j) * 2 + phase]: what virtual stage k = chunk * p + stage sends
   // after its block (j, phase): forward to k + 1, backward to k - 1.
@@ -120,11 +162,12 @@ void lower_pipeline(Schedule schedule, int num_stages, std::int64_t num_microbat
       previous_block = block.last;
       // Input from the neighbouring virtual stage.
       if (fwd && k > 0) graph.add_dependency(transfer[slot(k - 1, step.microbatch, step.phase)], block.first);
-      if (!fwd && k < last_virtual) graph.add_dependency(transfer[slot(k + 1, step.microbatch, step.phase)], block.first);
-      // Output to the neighbouring virtual stage.
-      const sim::TaskId out = transfer[slot(k, step.microbatch, step.phase)];
+      const bool bwd = step.phase == Phase::backward;
+      if (bwd && k < last_virtual) graph.add_dependency(transfer[slot(k + 1, step.microbatch, step.phase)], block.first);
+      // Output to the neighbouring virtual stage (a W pass sends nothing).
+      const sim::TaskId out = step.phase == Phase::weight ? kNoTask : transfer[slot(k, step.microbatch, step.phase)];
       if (out != kNoTask) graph.add_dependency(block.last, out);
-      if (!fwd) last_backward = block.last;
+      if (step.phase == last_phase) last_backward = block.last;
     }
     assert(last_backward != kNoTask);
     hooks.emit_tail(s, last_backward);

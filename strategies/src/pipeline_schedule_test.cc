@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <map>
+#include <tuple>
 
 #include "ptsim/sim/task_simulator.h"
 #include "ptsim/strategies/step_metrics.h"
@@ -21,8 +22,10 @@ struct UniformPipeline {
   // Per stage, per micro-batch: forward start and backward end.
   std::vector<std::vector<std::pair<sim::TaskId, sim::TaskId>>> blocks;
 
-  // With v > 1 (interleaved), each of a stage's v chunks takes tf / v and tb / v.
-  UniformPipeline(Schedule schedule, int p, std::int64_t m, Time tf, Time tb, Time tc, int v = 1) {
+  // With v > 1 (interleaved), each of a stage's v chunks takes tf / v and tb / v. Under
+  // zb-h1 the B pass takes tb and the W pass tw; a micro-batch is in flight until its W.
+  UniformPipeline(Schedule schedule, int p, std::int64_t m, Time tf, Time tb, Time tc, int v = 1,
+                  Time tw = Time::zero()) {
     std::vector<sim::StreamId> compute, send;
     std::vector<sim::LinkId> tx, rx;
     for (int s = 0; s < p; ++s) {
@@ -36,8 +39,9 @@ struct UniformPipeline {
     PipelineHooks hooks;
     hooks.emit_block = [&, v](int s, int chunk, std::int64_t j, Phase ph) {
       const bool fwd = ph == Phase::forward;
-      const auto id = graph.add_task(compute[s], Time::ns((fwd ? tf : tb).count_ns() / v),
-                                     static_cast<std::uint32_t>(fwd ? TaskKind::forward : TaskKind::backward));
+      const Time t = fwd ? tf : ph == Phase::backward ? tb : tw;
+      const auto kind = fwd ? TaskKind::forward : ph == Phase::backward ? TaskKind::backward : TaskKind::weight_grad;
+      const auto id = graph.add_task(compute[s], Time::ns(t.count_ns() / v), static_cast<std::uint32_t>(kind));
       // Keep the first chunk's forward and the first chunk's backward (the last to run).
       auto& b = blocks[s][static_cast<std::size_t>(j)];
       if (chunk == 0) (fwd ? b.first : b.second) = id;
@@ -173,6 +177,88 @@ TEST(PipelineClosedForm, InterleavingShrinksTheBubbleByTheVirtualStageFactor) {
         EXPECT_EQ(bubble_inter, Time::ns(((p - 1) * (tf + tb)).count_ns() / v)) << "p=" << p << " v=" << v << " m=" << m;
       }
     }
+  }
+}
+
+TEST(StageOrder, ZeroBubbleH1DefersWeightPassesByTheStageIndex) {
+  // p = 4, stage 2, m = 6: 1F1B's warm-up (1 forward) and F/B pairs; W of micro-batch
+  // j - 2 after B of j; the last two W passes after the last B.
+  const auto order = stage_order(Schedule::zb_h1, 2, 4, 6);
+  const auto F = Phase::forward, B = Phase::backward, W = Phase::weight;
+  const std::vector<PipelineStep> expected = {
+      {0, F}, {1, F}, {0, B}, {2, F}, {1, B}, {3, F}, {2, B}, {0, W}, {4, F}, {3, B}, {1, W},
+      {5, F}, {4, B}, {2, W}, {5, B}, {3, W}, {4, W}, {5, W}};
+  EXPECT_EQ(order, expected);
+  // Stage 0 runs each W right after its B; the last stage lags p - 1 micro-batches.
+  const auto first = stage_order(Schedule::zb_h1, 0, 4, 6);
+  EXPECT_EQ(first[4], (PipelineStep{0, B}));
+  EXPECT_EQ(first[5], (PipelineStep{0, W}));
+  const auto last = stage_order(Schedule::zb_h1, 3, 4, 6);
+  EXPECT_EQ(std::vector<PipelineStep>(last.begin(), last.begin() + 9),
+            (std::vector<PipelineStep>{{0, F}, {0, B}, {1, F}, {1, B}, {2, F}, {2, B}, {3, F}, {3, B}, {0, W}}));
+}
+
+TEST(StageOrder, ZeroBubbleH1RunsEachPassOnceInDependencyOrder) {
+  for (int p : {1, 2, 5}) {
+    for (std::int64_t m : {1, 3, 8}) {
+      for (int s = 0; s < p; ++s) {
+        const auto order = stage_order(Schedule::zb_h1, s, p, m);
+        ASSERT_EQ(order.size(), static_cast<std::size_t>(3 * m));
+        for (std::int64_t j = 0; j < m; ++j) {
+          const auto f = std::find(order.begin(), order.end(), PipelineStep{j, Phase::forward});
+          const auto b = std::find(order.begin(), order.end(), PipelineStep{j, Phase::backward});
+          const auto w = std::find(order.begin(), order.end(), PipelineStep{j, Phase::weight});
+          ASSERT_NE(w, order.end());
+          EXPECT_LT(f, b);
+          EXPECT_LT(b, w);
+        }
+        EXPECT_EQ(chunks_in_flight(Schedule::zb_h1, s, p, m, 1), std::min<std::int64_t>(p, m));
+      }
+    }
+  }
+}
+
+TEST(PipelineClosedForm, ZeroBubbleH1BubbleIsTfPlusTbMinusTw) {
+  // Qi et al. 2023: ZB-H1's bubble is (p-1)(tF + tB - tW) against 1F1B's (p-1)(tF + tB + tW)
+  // (1F1B's backward is B + W), for m >= p, tW <= tF, equal stages and free transfers; every stage
+  // holds at most p micro-batches between F and W, as 1F1B's first stage does.
+  for (const auto& [tf, tb, tw] : {std::tuple{Time::us(300), Time::us(300), Time::us(300)},
+                                   std::tuple{Time::us(250), Time::us(400), Time::us(200)},
+                                   std::tuple{Time::us(100), Time::us(170), Time::us(90)},
+                                   std::tuple{Time::us(250), Time::us(400), Time::us(350)}}) {
+    for (int p : {2, 4, 8}) {
+      for (std::int64_t m : {static_cast<std::int64_t>(p), 2 * static_cast<std::int64_t>(p) + 1, std::int64_t{32}}) {
+        UniformPipeline zb(Schedule::zb_h1, p, m, tf, tb, Time::zero(), 1, tw);
+        UniformPipeline one(Schedule::one_f_one_b, p, m, tf, tb + tw, Time::zero());
+        // With tW > tF the W passes no longer fill the drain: (p-1) tB.
+        const Time bubble = tw <= tf ? (p - 1) * (tf + tb - tw) : (p - 1) * tb;
+        EXPECT_EQ(zb.timeline.makespan, m * (tf + tb + tw) + bubble) << p << " " << m;
+        EXPECT_EQ(one.timeline.makespan, m * (tf + tb + tw) + (p - 1) * (tf + tb + tw));
+        for (int s = 0; s < p; ++s) EXPECT_EQ(zb.max_in_flight(s), p) << s;
+        // Every nanosecond of every stage is compute or bubble, once.
+        for (const auto& b : breakdown_per_process(zb.graph, zb.timeline)) {
+          EXPECT_DOUBLE_EQ(b.compute_s, (m * (tf + tb + tw)).seconds());
+          EXPECT_DOUBLE_EQ(b.compute_s + b.bubble_s, zb.timeline.makespan.seconds());
+        }
+      }
+    }
+  }
+}
+
+TEST(PeakActivation, OneFOneBHoldsInFlightTimesPerMicroBatch) {
+  for (int s = 0; s < 4; ++s) {
+    EXPECT_DOUBLE_EQ(peak_activation_bytes(stage_order(Schedule::one_f_one_b, s, 4, 8), 10, 7),
+                     10.0 * static_cast<double>(chunks_in_flight(Schedule::one_f_one_b, s, 4, 8, 1)));
+  }
+}
+
+TEST(PeakActivation, ZeroBubbleH1FirstStageMatchesOneFOneBLastHoldsWeightGradInputs) {
+  // Stage 0 runs W right after B: p M_B, as under 1F1B. The last stage keeps p - 1
+  // micro-batches waiting for W beside the one between F and B: M_B + (p-1) M_W.
+  const double mb = 34, mw = 32;
+  for (int p : {2, 4, 8}) {
+    EXPECT_DOUBLE_EQ(peak_activation_bytes(stage_order(Schedule::zb_h1, 0, p, 16), mb, mw), p * mb);
+    EXPECT_DOUBLE_EQ(peak_activation_bytes(stage_order(Schedule::zb_h1, p - 1, p, 16), mb, mw), mb + (p - 1) * mw);
   }
 }
 

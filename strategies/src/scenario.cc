@@ -2,7 +2,37 @@
 
 namespace ptsim::strategies {
 
+namespace {
+
+// Layers on each stage (all chunks together); validated in io/: p >= 2 when uneven, the
+// middle stages split the rest evenly.
+std::int64_t layers_on_stage(const Scenario& sc, std::int64_t s) {
+  const std::int64_t p = sc.layout.pp;
+  const std::int64_t f = sc.layout.num_layers_in_first_pipeline_stage;
+  const std::int64_t l = sc.layout.num_layers_in_last_pipeline_stage;
+  if (f == 0 && l == 0) return sc.model.num_layers / p;
+  if (s == 0 && f > 0) return f;
+  if (s == p - 1 && l > 0) return l;
+  const std::int64_t even_stages = p - (f > 0 ? 1 : 0) - (l > 0 ? 1 : 0);
+  return (sc.model.num_layers - f - l) / even_stages;
+}
+
+}  // namespace
+
+StageLayers Scenario::chunk_layers(std::int64_t stage, std::int64_t chunk) const {
+  const std::int64_t v = layout.virtual_stages;
+  std::int64_t per_round = 0;  // layers of one chunk on every stage
+  std::int64_t before = 0;     // this chunk's earlier stages
+  for (std::int64_t s = 0; s < layout.pp; ++s) {
+    const std::int64_t n = layers_on_stage(*this, s) / v;
+    if (s < stage) before += n;
+    per_round += n;
+  }
+  return {chunk * per_round + before, layers_on_stage(*this, stage) / v};
+}
+
 StageLayers Scenario::stage_layers(std::int64_t stage) const {
+  if (layout.virtual_stages > 1) return {chunk_layers(stage, 0).first, layers_on_stage(*this, stage)};
   const std::int64_t p = layout.pp;
   const std::int64_t first_n = layout.num_layers_in_first_pipeline_stage;
   const std::int64_t last_n = layout.num_layers_in_last_pipeline_stage;
@@ -31,6 +61,7 @@ std::string_view to_string(Schedule s) {
     case Schedule::sequential: return "sequential";
     case Schedule::gpipe: return "gpipe";
     case Schedule::one_f_one_b: return "1f1b";
+    case Schedule::zb_h1: return "zb-h1";
   }
   return "?";
 }

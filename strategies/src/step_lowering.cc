@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cassert>
 #include <cmath>
 #include <optional>
 #include <string>
@@ -41,6 +42,7 @@ struct Ports {
 struct StageOps {
   std::vector<TimedOp> layer_fwd, layer_bwd, emb_fwd, emb_bwd, head_fwd, head_bwd;
   std::vector<TimedOp> layer_recompute;  // rerun before each layer's backward (may be empty)
+  std::vector<TimedOp> layer_weight_grad;  // zb-h1: the W pass (layer_bwd is then the B pass)
 };
 
 struct StageRuntime {
@@ -193,7 +195,13 @@ class StepLowering {
     const auto& m = s_.model;
     const auto tp_shape = shape_of(grid_.tp_group(0, st));
     rt.ops.layer_fwd = timed(layer_forward_ops(m, shape_), tp_shape, st);
-    rt.ops.layer_bwd = timed(layer_backward_ops(m, shape_), tp_shape, st);
+    if (s_.layout.schedule == Schedule::zb_h1) {
+      const SplitBackward split = split_weight_gradients(layer_backward_ops(m, shape_));
+      rt.ops.layer_bwd = timed(split.input_grad, tp_shape, st);
+      rt.ops.layer_weight_grad = timed(split.weight_grad, tp_shape, st);
+    } else {
+      rt.ops.layer_bwd = timed(layer_backward_ops(m, shape_), tp_shape, st);
+    }
     if (s_.layout.recompute == Recompute::full) rt.ops.layer_recompute = rt.ops.layer_fwd;
     if (s_.layout.recompute == Recompute::selective) {
       rt.ops.layer_recompute = timed(attention_core_forward_ops(m, shape_), tp_shape, st);
@@ -207,8 +215,8 @@ class StepLowering {
       rt.ops.head_bwd = timed(head_backward_ops(m, shape_), tp_shape, st);
     }
     plan.forward = sum(rt.ops.layer_fwd) * per_stage + sum(rt.ops.emb_fwd) + sum(rt.ops.head_fwd);
-    plan.backward = (sum(rt.ops.layer_bwd) + sum(rt.ops.layer_recompute)) * per_stage + sum(rt.ops.emb_bwd) +
-                    sum(rt.ops.head_bwd);
+    plan.backward = (sum(rt.ops.layer_bwd) + sum(rt.ops.layer_weight_grad) + sum(rt.ops.layer_recompute)) * per_stage +
+                    sum(rt.ops.emb_bwd) + sum(rt.ops.head_bwd);
     plan.parameters = stage_parameters(s_, st);
 
     // Pipeline transfers: one micro-batch's hidden activations (or their gradients).
@@ -396,6 +404,19 @@ class StepLowering {
     return first;
   }
 
+  // Reduces layer `l`'s gradients once its backward (or W pass) is done, beside the compute.
+  void reduce_layer_gradients(const StageRuntime& rt, std::int32_t l, std::int64_t mb, int chunk,
+                              const std::optional<sim::TaskId>& prev) {
+    if (!reduce_layer_now(mb, chunk) || !prev) return;
+    const bool scatter = s_.layout.zero_stage >= 1;
+    const auto [head, tail] = emit_collective(
+        rt, rt.layer_reduce_plan, rt.dp_stream, TaskKind::comm_dp,
+        {scatter ? OpId::dp_reduce_scatter : OpId::dp_all_reduce, TaskKind::comm_dp, l, static_cast<std::int32_t>(mb), -1},
+        rt.dp_crosses_pods);
+    out_.graph.add_dependency(*prev, head);
+    (void)tail;
+  }
+
   BlockTasks emit_block(int st, int chunk, std::int64_t mb, Phase phase) {
     const StageRuntime& rt = stages_[static_cast<std::size_t>(st)];
     const StageOps& ops = rt.ops;
@@ -404,10 +425,9 @@ class StepLowering {
     BlockTasks block;
     // Model chunk `chunk` of this stage is virtual stage chunk * p + st.
     const std::int64_t v = s_.layout.virtual_stages;
-    // Interleaved pipelines are even; an uneven one has a single chunk per stage.
-    const std::int64_t per_chunk = v > 1 ? s_.model.num_layers / (s_.layout.pp * v) : rt.plan.num_layers;
-    const auto first = static_cast<std::int32_t>(v > 1 ? (chunk * s_.layout.pp + st) * per_chunk : rt.plan.first_layer);
-    const auto count = static_cast<std::int32_t>(per_chunk);
+    const StageLayers layers = s_.chunk_layers(st, chunk);
+    const auto first = static_cast<std::int32_t>(layers.first);
+    const auto count = static_cast<std::int32_t>(layers.count);
     const bool first_virtual = st == 0 && chunk == 0;
     const bool last_virtual = st == s_.layout.pp - 1 && chunk == v - 1;
     static const std::vector<TimedOp> kNone;
@@ -415,6 +435,16 @@ class StepLowering {
     const auto& emb_bwd = first_virtual ? ops.emb_bwd : kNone;
     const auto& head_fwd = last_virtual ? ops.head_fwd : kNone;
     const auto& head_bwd = last_virtual ? ops.head_bwd : kNone;
+    if (phase == Phase::weight) {
+      // zb-h1's W pass: the layers' weight-gradient GEMMs, then (in the step's last one)
+      // each layer's gradient reduction, now that its gradients are complete.
+      for (std::int32_t l = first + count - 1; l >= first; --l) {
+        chain(rt, ops.layer_weight_grad, TaskKind::weight_grad, l, mb, prev, block);
+        reduce_layer_gradients(rt, l, mb, chunk, prev);
+      }
+      assert(prev);  // every chunk has at least one layer, every layer weight GEMMs
+      return block;
+    }
     if (phase == Phase::forward) {
       chain(rt, emb_fwd, TaskKind::forward, -1, mb, prev, block);
       for (std::int32_t l = first; l < first + count; ++l) {
@@ -426,21 +456,13 @@ class StepLowering {
       chain(rt, head_bwd, TaskKind::backward, -1, mb, prev, block);
       for (std::int32_t l = first + count - 1; l >= first; --l) {
         // Parameters were freed after the forward (reshard-after-forward): gather again.
-        const auto gathered = gather_layer(rt, l, mb, gate);
+        const auto gathered = s_.layout.reshard_after_forward ? gather_layer(rt, l, mb, gate) : std::nullopt;
         auto layer_first = layer_chain(rt, ops.layer_recompute, TaskKind::recompute, l, mb, prev, block, gathered);
         const auto bwd_first = layer_chain(rt, ops.layer_bwd, TaskKind::backward, l, mb, prev, block,
                                            layer_first ? std::nullopt : gathered);
         gate = layer_first ? layer_first : bwd_first;
-        if (reduce_layer_now(mb, chunk) && prev) {
-          // Reduce this layer's gradients once its backward is done, beside the compute.
-          const bool scatter = s_.layout.zero_stage >= 1;
-          const auto [head, tail] = emit_collective(
-              rt, rt.layer_reduce_plan, rt.dp_stream, TaskKind::comm_dp,
-              {scatter ? OpId::dp_reduce_scatter : OpId::dp_all_reduce, TaskKind::comm_dp, l, static_cast<std::int32_t>(mb), -1},
-              rt.dp_crosses_pods);
-          out_.graph.add_dependency(*prev, head);
-          (void)tail;
-        }
+        // Under zb-h1 the gradients are complete only after the W pass.
+        if (s_.layout.schedule != Schedule::zb_h1) reduce_layer_gradients(rt, l, mb, chunk, prev);
       }
       chain(rt, emb_bwd, TaskKind::backward, -1, mb, prev, block);
     }

@@ -13,7 +13,7 @@
 namespace ptsim::strategies {
 namespace {
 
-constexpr std::size_t kNumKinds = 9;
+constexpr std::size_t kNumKinds = 10;
 
 // A task's start or end on one process, packed into one integer so the per-process sort
 // is a plain integer sort: time in the high bits, then end (0) before start (1) at equal
@@ -96,7 +96,7 @@ std::vector<Breakdown> breakdown_per_process(const sim::TaskGraph& graph, const 
       if (span <= 0) return;
       // Priority: compute-stream work, then TP, CP, EP, PP, DP communication, else idle.
       constexpr std::array<TaskKind, kNumKinds> order = {
-          TaskKind::forward, TaskKind::backward, TaskKind::recompute, TaskKind::optimizer,
+          TaskKind::forward, TaskKind::backward, TaskKind::weight_grad, TaskKind::recompute, TaskKind::optimizer,
           TaskKind::comm_tp, TaskKind::comm_cp, TaskKind::comm_ep, TaskKind::comm_pp, TaskKind::comm_dp};
       for (TaskKind k : order) {
         if (active[static_cast<std::size_t>(k)] > 0) {
@@ -117,7 +117,7 @@ std::vector<Breakdown> breakdown_per_process(const sim::TaskGraph& graph, const 
     auto sec = [](std::int64_t ns) { return sim::Time::ns(ns).seconds(); };
     auto k = [&](TaskKind kind) { return kind_ns[static_cast<std::size_t>(kind)]; };
     Breakdown& b = result[p];
-    b.compute_s = sec(k(TaskKind::forward) + k(TaskKind::backward));
+    b.compute_s = sec(k(TaskKind::forward) + k(TaskKind::backward) + k(TaskKind::weight_grad));
     b.recompute_s = sec(k(TaskKind::recompute));
     b.optimizer_s = sec(k(TaskKind::optimizer));
     b.exposed_tp_s = sec(k(TaskKind::comm_tp));

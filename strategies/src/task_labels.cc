@@ -13,6 +13,7 @@ std::string_view to_string(TaskKind kind) {
     case TaskKind::comm_dp: return "dp";
     case TaskKind::comm_cp: return "cp";
     case TaskKind::comm_ep: return "ep";
+    case TaskKind::weight_grad: return "weight_grad";
   }
   return "?";
 }
@@ -73,6 +74,7 @@ std::string task_display_name(const TaskLabel& label) {
     case TaskKind::forward: name += " fwd"; break;
     case TaskKind::backward: name += " bwd"; break;
     case TaskKind::recompute: name += " recompute"; break;
+    case TaskKind::weight_grad: name += " wgrad"; break;
     default: break;
   }
   if (label.peer_stage >= 0) {

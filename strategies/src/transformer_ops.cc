@@ -396,6 +396,25 @@ std::vector<OpStep> head_backward_ops(const TransformerConfig& m, const ShapeCon
   return ops;
 }
 
+SplitBackward split_weight_gradients(const std::vector<OpStep>& backward) {
+  SplitBackward out;
+  for (const OpStep& op : backward) {
+    const bool weight_gemm = !op.is_tp_collective && !op.is_cp_comm && !op.is_ep_comm &&
+                             op.work.op_class == OpClass::gemm && op.work.launches == 2;
+    if (!weight_gemm) {
+      out.input_grad.push_back(op);
+      continue;
+    }
+    OpStep half = op;
+    half.work.flops /= 2;
+    half.work.bytes /= 2;
+    half.work.launches = 1;
+    out.input_grad.push_back(half);
+    out.weight_grad.push_back(half);
+  }
+  return out;
+}
+
 double layer_parameters(const TransformerConfig& m, std::int64_t tp, std::int64_t ep) {
   const double h = static_cast<double>(m.hidden_size);
   const double t = static_cast<double>(tp);

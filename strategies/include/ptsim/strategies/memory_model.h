@@ -34,6 +34,8 @@ struct StageMemory {
   // schedule, micro-batches per model chunk (each chunk is L/(p v) layers).
   std::int64_t microbatches_in_flight = 0;
   double activation_bytes_per_microbatch = 0;  // per micro-batch per chunk
+  // zb-h1: what a micro-batch keeps between its B and W passes (0 for other schedules).
+  double weight_grad_bytes_per_microbatch = 0;
   MemoryByKind bytes;
 };
 
@@ -49,6 +51,12 @@ struct MemoryReport {
 // rank. For a GPT layer (MHA, 4h GeLU MLP, dropout, unfused attention, 2-byte activations)
 // this is exactly Korthikanti et al.'s Table 2.
 double layer_activation_bytes(const TransformerConfig& model, const ShapeContext& shape, Recompute recompute);
+
+// Bytes one layer keeps from its B pass until its W pass under zb-h1, per micro-batch, on
+// one TP rank: the input and the output gradient of every weight GEMM (QKV, output
+// projection, MLP up and down; for MoE the router, the experts on their token copies and
+// the shared expert), sequence-sharded where sequence parallelism shards them.
+double layer_weight_grad_bytes(const TransformerConfig& model, const ShapeContext& shape);
 
 // Micro-batches whose activations stage `stage` holds at its peak.
 std::int64_t microbatches_in_flight(Schedule schedule, int stage, int num_stages, std::int64_t num_microbatches);

@@ -8,6 +8,14 @@
 //   1f1b with v > 1 virtual stages (chunks) per GPU: Megatron-LM's interleaved schedule.
 //                Virtual stage k = chunk * p + stage holds layers [k L/(p v), (k+1) L/(p v));
 //                warm-up 2(p-1-s) + (v-1) p chunk-forwards, then one forward / one backward.
+//   zb-h1       ZB-H1 (Qi et al. 2023, "Zero Bubble Pipeline Parallelism"): 1F1B's order
+//                with each backward split into B (input gradients, what the previous stage
+//                waits for) and W (weight gradients); stage s runs W of micro-batch j - s
+//                after B of micro-batch j, the rest after the last B, so every stage holds
+//                p micro-batches between F and W. Equal stages, no communication, m >= p,
+//                tW <= tF (else the bubble is (p-1) tB):
+//                makespan m (tF + tB + tW) + (p-1)(tF + tB - tW), against 1F1B's
+//                (m + p - 1)(tF + tB + tW).
 #pragma once
 
 #include <cstdint>
@@ -19,7 +27,8 @@
 
 namespace ptsim::strategies {
 
-enum class Phase : std::uint8_t { forward, backward };
+// backward: the whole backward, or under zb-h1 its B pass; weight: zb-h1's W pass.
+enum class Phase : std::uint8_t { forward, backward, weight };
 
 struct PipelineStep {
   std::int64_t microbatch = 0;
@@ -36,6 +45,13 @@ std::vector<PipelineStep> stage_order(Schedule schedule, int stage, int num_stag
 std::int64_t chunks_in_flight(Schedule schedule, int stage, int num_stages, std::int64_t num_microbatches,
                               int virtual_stages);
 
+// Peak activation bytes a stage holds when it runs `order`: each forward adds
+// `held_after_forward` (what backward needs) until its backward (B pass), which leaves
+// `held_after_backward` (what the W pass needs: GEMM inputs and output gradients) until
+// its W pass. Schedules without W passes free everything at the backward.
+double peak_activation_bytes(const std::vector<PipelineStep>& order, double held_after_forward,
+                             double held_after_backward);
+
 // First and last task of a block (all of a stage's work for one micro-batch and phase);
 // the caller chains the tasks inside, lower_pipeline chains a stage's blocks in order.
 struct BlockTasks {
@@ -48,7 +64,7 @@ struct PipelineHooks {
   // The activation (forward) or gradient (backward) transfer from `from` to `to`, placed
   // on the sender's streams. Called in each sender's issue order, before any block.
   std::function<sim::TaskId(int from, int to, std::int64_t microbatch, Phase phase)> emit_transfer;
-  // After a stage's last backward block: gradient reduction and optimizer step.
+  // After a stage's last backward (or W) block: gradient reduction and optimizer step.
   std::function<void(int stage, sim::TaskId last_backward)> emit_tail;
 };
 

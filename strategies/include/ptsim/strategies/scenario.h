@@ -14,7 +14,9 @@
 
 namespace ptsim::strategies {
 
-enum class Schedule { sequential, gpipe, one_f_one_b };
+// zb_h1: Qi et al. 2023's ZB-H1, 1F1B with each backward split into B (input gradients)
+// and W (weight gradients), the W passes deferred to fill the pipeline's drain.
+enum class Schedule { sequential, gpipe, one_f_one_b, zb_h1 };
 // none: keep every activation; selective: recompute the attention core (its s x s scores
 // are not kept), Korthikanti et al. 2022; full: keep each layer's input, rerun its forward.
 enum class Recompute { none, selective, full };
@@ -73,6 +75,9 @@ struct Layout {
   // first and last stage, the rest spread evenly over the others; 0 = even split.
   std::int64_t num_layers_in_first_pipeline_stage = 0;
   std::int64_t num_layers_in_last_pipeline_stage = 0;
+  // ZeRO 3 (FSDP reshard_after_forward): free a layer's gathered parameters after its
+  // forward and all-gather them again for its backward; false keeps them until the backward.
+  bool reshard_after_forward = true;
 
   std::int64_t num_gpus() const { return dp * tp * pp * cp; }
 };
@@ -96,6 +101,11 @@ struct Scenario {
 
   // The transformer layers pipeline stage `stage` holds (all its chunks when interleaved).
   StageLayers stage_layers(std::int64_t stage) const;
+  // The layers of model chunk `chunk` of stage `stage` (virtual stage chunk * pp + stage),
+  // Megatron-LM's rule: each stage's layers split evenly over its virtual_stages chunks,
+  // chunk c of every stage before chunk c + 1 of any; uneven first/last stages keep
+  // num_layers_in_first/last_pipeline_stage / virtual_stages layers per chunk.
+  StageLayers chunk_layers(std::int64_t stage, std::int64_t chunk) const;
 };
 
 std::string_view to_string(Schedule s);

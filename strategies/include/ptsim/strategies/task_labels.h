@@ -20,6 +20,7 @@ enum class TaskKind : std::uint32_t {
   comm_dp,     // data-parallel gradient reduction
   comm_cp,     // context-parallel K/V exchange
   comm_ep,     // expert-parallel token all-to-all
+  weight_grad, // zb-h1's W pass: weight-gradient GEMMs deferred from the backward
 };
 
 enum class OpId : std::uint16_t {

@@ -60,6 +60,16 @@ std::vector<OpStep> embedding_backward_ops(const TransformerConfig& model, const
 std::vector<OpStep> head_forward_ops(const TransformerConfig& model, const ShapeContext& shape);
 std::vector<OpStep> head_backward_ops(const TransformerConfig& model, const ShapeContext& shape);
 
+// zb-h1: a backward op list split into its B pass (every op but the weight-gradient half of
+// each weight GEMM: input gradients, attention, memory-bound kernels, collectives) and its
+// W pass (those halves, in the same order). Each backward weight GEMM (two GEMMs of the
+// forward's size) becomes one input-gradient and one weight-gradient GEMM.
+struct SplitBackward {
+  std::vector<OpStep> input_grad;
+  std::vector<OpStep> weight_grad;
+};
+SplitBackward split_weight_gradients(const std::vector<OpStep>& backward);
+
 // Parameters held by one TP rank: one layer, the input embedding (word + learned
 // positions), and the output side (final norm + LM head when untied, or the LM head's
 // copy of the tied embedding when the embedding lives on another stage).
