@@ -2,8 +2,8 @@
 """Pipeline timeline (Gantt) from a `ptsim simulate --trace` file.
 
 One row per simulated rank (pipeline stage), compute kernels coloured by kind (forward,
-backward, recompute, optimizer) and communication on thinner bars below them, so the
-pipeline bubble shows as white space. Reads ptsim's output only.
+backward, zb-h1's weight_grad W passes, recompute, optimizer) and communication on
+thinner bars below them, so the pipeline bubble shows as white space. Reads ptsim's output only.
 
     /usr/bin/python3 plots/pipeline_timeline.py step.trace.json timeline.png [--title T]
 
@@ -19,7 +19,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
-COMPUTE = {"forward": "#4C72B0", "backward": "#DD8452", "recompute": "#8172B3", "optimizer": "#55A868"}
+COMPUTE = {"forward": "#4C72B0", "backward": "#DD8452", "weight_grad": "#E5AE38", "recompute": "#8172B3",
+           "optimizer": "#55A868"}
 COMM = {"tp": "#C44E52", "pp": "#937860", "dp": "#DA8BC3", "cp": "#8C8C8C", "ep": "#CCB974"}
 
 
@@ -71,7 +72,8 @@ def main(argv):
     ax.invert_yaxis()
     ax.set_xlabel("time (ms)")
     ax.set_title(args.title or "pipeline timeline")
-    legend = [Patch(color=c, label=k) for k, c in COMPUTE.items()]
+    legend = [Patch(color=c, label=k) for k, c in COMPUTE.items()
+              if k != "weight_grad" or any(b.get("cat") == k for b in bars)]
     legend += [Patch(color=c, label=f"{k} comm") for k, c in COMM.items()
                if any(b.get("cat") == k for b in bars)]
     ax.legend(handles=legend, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=len(legend), frameon=False)
