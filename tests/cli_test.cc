@@ -122,6 +122,16 @@ INSTANTIATE_TEST_SUITE_P(
                  "cluster.preset: unknown"},
         BadInput{"layers_not_divisible_by_pp",
                  scenario(R"({"preset": "megatron-1.7b", "num_layers": 25})"), "layout.pp: 2 does not divide"},
+        BadInput{"zb_h1_interleaved",
+                 scenario(R"("megatron-1.7b")", R"({"preset": "dgx-a100", "num_gpus": 8})",
+                          R"({"seq_length": 2048, "global_batch_size": 16})",
+                          R"({"tp": 2, "pp": 2, "dp": 2, "schedule": "zb-h1", "virtual_stages": 2})"),
+                 "layout.virtual_stages: 2 needs layout.schedule 1f1b"},
+        BadInput{"reshard_without_zero3",
+                 scenario(R"("megatron-1.7b")", R"({"preset": "dgx-a100", "num_gpus": 8})",
+                          R"({"seq_length": 2048, "global_batch_size": 16})",
+                          R"({"tp": 2, "pp": 2, "dp": 2, "reshard_after_forward": false})"),
+                 "layout.reshard_after_forward: false needs layout.zero_stage 3"},
         BadInput{"not_json", "{\"model\": ", "invalid JSON"}),
     [](const testing::TestParamInfo<BadInput>& param_info) { return std::string(param_info.param.name); });
 

@@ -24,7 +24,7 @@ struct StagePlan {
   std::int64_t num_layers = 0;
   double parameters = 0;        // held by one GPU of this stage
   sim::Time forward;            // one micro-batch block, kernels + TP collectives
-  sim::Time backward;           // one micro-batch block, including recompute
+  sim::Time backward;           // one micro-batch block, including recompute (zb-h1: B + W)
   sim::Time send_forward;       // activation transfer to the next stage (0 on the last)
   sim::Time send_backward;      // gradient transfer to the previous stage (0 on the first)
   sim::Time dp_all_reduce;      // gradient all-reduce (0 when dp == 1)
