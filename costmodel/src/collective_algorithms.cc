@@ -4,6 +4,8 @@
 #include <cassert>
 #include <cmath>
 
+#include "ptsim/costmodel/profile.h"
+
 namespace ptsim::costmodel {
 namespace {
 
@@ -125,6 +127,13 @@ CollectivePlan plan_collective(CollectiveOp op, const GroupShape& shape, double 
   const GpuSpec& gpu = cluster.gpu;
   const Efficiency& eff = gpu.efficiency;
   if (shape.ranks == 1 && op != CollectiveOp::send_recv) return finish(op, Algorithm::ring, "Simple", {});
+  if (gpu.profile != nullptr) {  // a measured curve for this op and group shape wins
+    if (const CollectiveCurve* c = gpu.profile->collective_curve(op, shape)) {
+      ClusterSpec model = cluster;
+      model.gpu.profile = nullptr;
+      return rescaled_plan(plan_collective(op, shape, bytes, model), collective_curve_time_s(*c, bytes));
+    }
+  }
 
   const double s = bytes;
   const double n = shape.ranks;

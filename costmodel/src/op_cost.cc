@@ -3,9 +3,12 @@
 #include <algorithm>
 #include <cassert>
 
+#include "ptsim/costmodel/profile.h"
+
 namespace ptsim::costmodel {
 
 double kernel_time_s(const KernelWork& work, const GpuSpec& gpu) {
+  if (gpu.profile != nullptr) return profiled_kernel_time_s(work, gpu, *gpu.profile);
   const Efficiency& eff = gpu.efficiency;
   double compute_s = 0;
   if (work.flops > 0) {

@@ -81,6 +81,7 @@ struct ClusterInput {
   costmodel::ClusterSpec spec;
   std::int64_t num_gpus = 0;   // 0: not given
   std::int64_t num_nodes = 0;  // 0: not given
+  std::string profile;         // empty: no measured profile
 };
 
 inline strategies::Layout layout_without_dp() {
@@ -319,6 +320,13 @@ void cluster_fields(V& v, ClusterInput& c) {
             .description = "overrides of cluster.gpu.efficiency, applied after gpu; an absent "
                            "field keeps the GPU's value"},
            [&](auto& sub) { efficiency_fields(sub, c.spec.gpu.efficiency, derived); });
+  v.string({.name = "profile",
+            .description = "path to a measured hardware profile (ptsim-calibrate fit; "
+                           "scenarios/profiles/), relative to the scenario file; its GPU must "
+                           "be cluster.gpu. Measured GEMM tables, bandwidth curves and "
+                           "collective curves are used first, the roofline and network model "
+                           "outside them (docs/calibration.md)"},
+           c.profile);
 }
 
 template <class V>

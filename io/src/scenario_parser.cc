@@ -1,5 +1,7 @@
 #include "ptsim/io/scenario_parser.h"
 
+#include "ptsim/io/calibration_json.h"
+
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -571,6 +573,10 @@ strategies::Scenario parse_scenario_in(const json& doc, const std::filesystem::p
   s.model = in.model;
   check_model(s.model);
   s.cluster = make_cluster(in.cluster);
+  if (!in.cluster.profile.empty()) {
+    const std::filesystem::path file = in.cluster.profile;
+    attach_profile(s.cluster, file.is_absolute() ? file : base_dir / file, "cluster.profile");
+  }
   s.training = in.training;
   check_precision(s.training, s.cluster.gpu);
   s.layout = in.layout;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <array>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -14,6 +15,8 @@
 #include "ptsim/costmodel/efficiency.h"
 
 namespace ptsim::costmodel {
+
+struct HardwareProfile;  // profile.h
 
 // A bandwidth regime of NCCL's protocols on NVLink: per algorithm step a fixed latency,
 // and a fraction of the per-direction NVLink bandwidth the protocol achieves.
@@ -43,6 +46,9 @@ struct GpuSpec {
   double nvlink_bandwidth_bytes_per_s = 0;
   Efficiency efficiency;
   NcclTuning nccl;
+  // A measured profile (cluster.profile) the cost model consults before the roofline and
+  // the network model; null: spec sheet and Efficiency only.
+  std::shared_ptr<const HardwareProfile> profile;
 
   double peak(Dtype d) const { return peak_flops[static_cast<std::size_t>(d)]; }
   void set_peak(Dtype d, double flops) { peak_flops[static_cast<std::size_t>(d)] = flops; }

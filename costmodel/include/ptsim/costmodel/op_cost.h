@@ -18,8 +18,12 @@ struct KernelWork {
   double flops = 0;  // floating-point operations executed
   double bytes = 0;  // bytes read from and written to HBM
   int launches = 1;  // kernels this work is split into; each pays the launch gap
+  // A GEMM's forward shape C[m,n] = A[m,k] B[k,n] (0: not a GEMM or unknown); a measured
+  // profile looks GEMMs up by shape (profile.h).
+  double gemm_m = 0, gemm_n = 0, gemm_k = 0;
 };
 
+// With gpu.profile set, the measured profile is consulted first (profiled_kernel_time_s).
 double kernel_time_s(const KernelWork& work, const GpuSpec& gpu);
 
 // Bytes a GEMM C[m,n] = A[m,k] * B[k,n] moves when each operand is read once.
