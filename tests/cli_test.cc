@@ -236,3 +236,39 @@ TEST(CliValidate, RunsEverySetAndReportsTheError) {
 }
 
 }  // namespace
+
+namespace {
+
+// A scenario whose TP all-reduces (8 GPUs in one node) have a measured curve in the
+// shipped A100 profile: the profile must change the step time.
+std::string profiled_scenario(const std::string& gpu_preset, const std::string& profile) {
+  return scenario(R"("megatron-1.7b")", "{\"preset\": \"" + gpu_preset + "\", \"num_gpus\": 8, \"profile\": \"" + profile + "\"}",
+                  R"({"seq_length": 2048, "global_batch_size": 16})", R"({"tp": 8, "pp": 1, "dp": 1, "micro_batch_size": 1})");
+}
+
+TEST(CliProfile, AShippedProfileChangesTheStepTime) {
+  const std::string profile = std::string(PTSIM_SOURCE_DIR) + "/scenarios/profiles/a100-sxm-80gb.json";
+  const auto with = run_ptsim("simulate --json '" + write_scenario("with", profiled_scenario("dgx-a100", profile)).string() + "'");
+  std::string plain_text = profiled_scenario("dgx-a100", profile);
+  plain_text.replace(plain_text.find(", \"profile\""), std::string(", \"profile\": \"" + profile + "\"").size(), "");
+  const auto without = run_ptsim("simulate --json '" + write_scenario("without", plain_text).string() + "'");
+  ASSERT_EQ(with.exit_code, 0) << with.err;
+  ASSERT_EQ(without.exit_code, 0) << without.err;
+  const auto step = [](const std::string& json) {
+    const auto at = json.find("\"step_time_s\": ");
+    return std::stod(json.substr(at + 15));
+  };
+  EXPECT_NE(step(with.out), step(without.out));
+  EXPECT_LT(step(with.out), step(without.out));  // vTrain's measured 8-GPU all-reduce beats the model here
+}
+
+TEST(CliProfile, AProfileOfAnotherGpuIsBadInputNamingTheField) {
+  const std::string profile = std::string(PTSIM_SOURCE_DIR) + "/scenarios/profiles/h100-sxm-80gb.json";
+  const auto r = run_ptsim("simulate '" + write_scenario("mismatch", profiled_scenario("dgx-a100", profile)).string() + "'");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << r.err;
+  EXPECT_NE(r.err.find("cluster.profile: "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("was measured on GPU \"h100-sxm-80gb\", but cluster.gpu is \"a100-sxm-80gb\""), std::string::npos) << r.err;
+}
+
+}  // namespace

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "../cli_common.h"
+#include "ptsim/io/calibration_json.h"
 #include "ptsim/io/input_error.h"
 #include "ptsim/io/validation_set.h"
 #include "ptsim/strategies/step_metrics.h"
@@ -21,7 +22,33 @@ struct ValidateOptions {
   bool json = false;
   bool markdown = false;
   std::string markdown_file = "docs/accuracy.md";
+  std::vector<std::string> profiles;
 };
+
+// Every set's rows simulated; with `profiles`, each row whose GPU one of them was
+// measured on uses that profile (the others stay on the spec-sheet model).
+std::vector<io::ValidationSetResult> run_sets(
+    const std::vector<io::ValidationSetInput>& inputs,
+    const std::vector<std::shared_ptr<const costmodel::HardwareProfile>>& profiles) {
+  std::vector<io::ValidationSetResult> results;
+  for (const auto& input : inputs) {
+    io::ValidationSetResult result;
+    result.input = &input;
+    for (const auto& row : input.rows) {
+      strategies::Scenario scenario = row.scenario;
+      const std::string gpu = scenario.cluster.gpu.name.substr(0, scenario.cluster.gpu.name.find(" (modified)"));
+      for (const auto& p : profiles) {
+        if (p->gpu == gpu) scenario.cluster.gpu.profile = p;
+      }
+      const auto step = strategies::simulate_step(scenario);
+      const double predicted = strategies::predicted_quantity(input.quantity, scenario, step.result);
+      result.rows.push_back({row.name, predicted, row.measured, (predicted - row.measured) / row.measured});
+    }
+    result.summary = strategies::summarize(result.rows);
+    results.push_back(std::move(result));
+  }
+  return results;
+}
 
 int run_validate(const ValidateOptions& opt) {
   namespace fs = std::filesystem;
@@ -37,27 +64,38 @@ int run_validate(const ValidateOptions& opt) {
     if (opt.set.empty() || input.set == opt.set) inputs.push_back(std::move(input));
   }
   if (inputs.empty()) throw io::InputError("--set", "no validation set '" + opt.set + "' in " + opt.dir);
-  std::vector<io::ValidationSetResult> results;
-  for (const auto& input : inputs) {
-    io::ValidationSetResult result;
-    result.input = &input;
-    for (const auto& row : input.rows) {
-      const auto step = strategies::simulate_step(row.scenario);
-      const double predicted = strategies::predicted_quantity(input.quantity, row.scenario, step.result);
-      result.rows.push_back({row.name, predicted, row.measured, (predicted - row.measured) / row.measured});
+  std::vector<std::shared_ptr<const costmodel::HardwareProfile>> profiles;
+  for (const auto& path : opt.profiles) {
+    try {
+      profiles.push_back(std::make_shared<const costmodel::HardwareProfile>(io::parse_profile_file(path)));
+    } catch (const io::InputError& e) {
+      throw io::InputError("--profile", e.what());
     }
-    result.summary = strategies::summarize(result.rows);
-    results.push_back(std::move(result));
   }
+  const std::vector<io::ValidationSetResult> results = run_sets(inputs, {});
+  std::vector<io::ValidationSetResult> profiled;
+  if (!profiles.empty()) profiled = run_sets(inputs, profiles);
   if (opt.markdown) {
     std::ofstream out(opt.markdown_file);
     if (!out) throw io::InputError("--markdown-file", "cannot open '" + opt.markdown_file + "' for writing");
     out << io::validation_markdown(results, "ptsim validate --markdown");
   }
   if (opt.json) {
-    std::cout << io::validation_json(results).dump(2) << "\n";
+    if (profiles.empty()) {
+      std::cout << io::validation_json(results).dump(2) << "\n";
+    } else {
+      const nlohmann::json both = {{"without_profile", io::validation_json(results)},
+                                   {"with_profile", io::validation_json(profiled)}};
+      std::cout << both.dump(2) << "\n";
+    }
   } else {
+    if (!profiles.empty()) std::cout << "without a profile (spec sheet and efficiency defaults):\n";
     std::cout << io::validation_table(results);
+    if (!profiles.empty()) {
+      std::cout << "\nwith --profile";
+      for (const auto& p : opt.profiles) std::cout << " " << p;
+      std::cout << " (rows on each profile's GPU):\n" << io::validation_table(profiled);
+    }
     if (opt.markdown) std::cout << "wrote " << opt.markdown_file << "\n";
   }
   return kExitOk;
@@ -73,6 +111,9 @@ void add_validate_command(CLI::App& app, CommandList& commands) {
   sub->add_flag("--json", opt->json, "print JSON");
   sub->add_flag("--markdown", opt->markdown, "also write the markdown report");
   sub->add_option("--markdown-file", opt->markdown_file, "where --markdown writes")->capture_default_str();
+  sub->add_option("--profile", opt->profiles,
+                  "measured hardware profile(s) (scenarios/profiles/); also report every row on a profile's GPU "
+                  "predicted with it");
   commands.push_back({sub, [opt] { return run_validate(*opt); }});
 }
 
