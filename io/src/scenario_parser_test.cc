@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include "ptsim/costmodel/units.h"
+#include "ptsim/io/calibration_json.h"
 #include "scenario_text.h"
 
 namespace ptsim::io {
@@ -606,7 +607,14 @@ TEST(ScenarioParserFile, EveryScenarioInTheRepositoryParses) {
       SCOPED_TRACE(entry.path().string());
       EXPECT_NO_THROW({
         try {
-          parse_scenario_file(entry.path());
+          // scenarios/profiles/ holds hardware profiles and the measurements they came from.
+          if (entry.path().parent_path().filename() == "profiles") {
+            parse_profile_file(entry.path());
+          } else if (entry.path().parent_path().filename() == "measurements") {
+            parse_measurements_file(entry.path());
+          } else {
+            parse_scenario_file(entry.path());
+          }
         } catch (const InputError& e) {
           ADD_FAILURE() << e.what();
         }
