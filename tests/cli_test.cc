@@ -272,3 +272,30 @@ TEST(CliProfile, AProfileOfAnotherGpuIsBadInputNamingTheField) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(CliProfile, ValidateReportsBothWithAndWithoutTheProfile) {
+  const fs::path dir = temp_dir() / "sets";
+  fs::create_directories(dir);
+  const std::string row_scenario = scenario(R"("megatron-1.7b")", R"({"preset": "dgx-a100", "num_gpus": 8})",
+                                            R"({"seq_length": 2048, "global_batch_size": 16})",
+                                            R"({"tp": 8, "pp": 1, "dp": 1, "micro_batch_size": 1})");
+  std::ofstream(dir / "tiny.json") << R"x({"set": "tiny", "title": "one row", "quantity": "iteration_time_s",
+    "quantity_text": "iteration time (s)", "rows": [{"name": "tp8", "source": "test", "measured": 1.0,
+    "assumptions": [], "scenario": )x" << row_scenario << "}]}";
+  const std::string profile = std::string(PTSIM_SOURCE_DIR) + "/scenarios/profiles/a100-sxm-80gb.json";
+  const auto r = run_ptsim("validate --dir '" + dir.string() + "' --profile '" + profile + "' --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto predicted = [&](const std::string& key) {
+    const auto at = r.out.find("\"predicted\": ", r.out.find("\"" + key + "\""));
+    return std::stod(r.out.substr(at + 13));
+  };
+  EXPECT_NE(r.out.find("\"without_profile\""), std::string::npos) << r.out;
+  EXPECT_LT(predicted("with_profile"), predicted("without_profile"));
+  const auto bad = run_ptsim("validate --dir '" + dir.string() + "' --profile /nonexistent.json");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("--profile: /nonexistent.json: cannot open file"), std::string::npos) << bad.err;
+}
+
+}  // namespace
