@@ -29,6 +29,7 @@ using CommandList = std::vector<Command>;
 void add_simulate_command(CLI::App& app, CommandList& commands);
 void add_collective_command(CLI::App& app, CommandList& commands);
 void add_validate_command(CLI::App& app, CommandList& commands);
+void add_sweep_command(CLI::App& app, CommandList& commands);
 void add_info_commands(CLI::App& app, CommandList& commands);  // schema, presets
 
 // Reads a scenario file; field errors name the file too ("x.json: layout.tp: ...").

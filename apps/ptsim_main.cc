@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   add_simulate_command(app, commands);
   add_collective_command(app, commands);
   add_validate_command(app, commands);
+  add_sweep_command(app, commands);
   add_info_commands(app, commands);
 
   try {

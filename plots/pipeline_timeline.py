@@ -5,18 +5,16 @@ One row per simulated rank (pipeline stage), compute kernels coloured by kind (f
 backward, zb-h1's weight_grad W passes, recompute, optimizer) and communication on
 thinner bars below them, so the pipeline bubble shows as white space. Reads ptsim's output only.
 
-    /usr/bin/python3 plots/pipeline_timeline.py step.trace.json timeline.png [--title T]
+    /usr/bin/python3 plots/pipeline_timeline.py step.trace.json OUT[.png|.svg] [--title T] [--summary FILE]
 
-Writes PNG or SVG by the output's extension; prints the number of bars drawn.
+OUT with .png or .svg writes that file, without an extension both; prints the number of
+bars drawn.
 """
 import argparse
-import json
 import sys
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import plotkit
+from plotkit import plt
 from matplotlib.patches import Patch  # noqa: E402
 
 COMPUTE = {"forward": "#4C72B0", "backward": "#DD8452", "weight_grad": "#E5AE38", "recompute": "#8172B3",
@@ -25,15 +23,54 @@ COMM = {"tp": "#C44E52", "pp": "#937860", "dp": "#DA8BC3", "cp": "#8C8C8C", "ep"
 
 
 def load(path):
-    with open(path) as f:
-        trace = json.load(f)
+    trace = plotkit.read_json(path)
     events = trace["traceEvents"] if isinstance(trace, dict) else trace
+    if not isinstance(events, list):
+        raise plotkit.InputProblem(f"{path}: not a Chrome trace")
     names = {}
     for e in events:
         if e.get("ph") == "M" and e.get("name") == "process_name":
             names[e["pid"]] = e["args"]["name"]
     bars = [e for e in events if e.get("ph") == "X"]
+    if not bars:
+        raise plotkit.InputProblem(f"{path} has no complete events")
     return names, bars
+
+
+def draw(ax, names, bars):
+    """Draws one trace on ax; returns (bars drawn, rows, step time in ms, idle share per row)."""
+    pids = sorted({b["pid"] for b in bars})
+    row = {pid: i for i, pid in enumerate(pids)}
+    scale = 1e-3  # trace microseconds -> milliseconds
+    drawn = 0
+    for kinds, height, offset in ((COMPUTE, 0.5, 0.0), (COMM, 0.18, 0.36)):
+        for kind, colour in kinds.items():
+            by_row = {}
+            for b in bars:
+                if b.get("cat") == kind:
+                    by_row.setdefault(b["pid"], []).append((b["ts"] * scale, b["dur"] * scale))
+            for pid, ranges in by_row.items():
+                ax.broken_barh(ranges, (row[pid] - height / 2 + offset, height), facecolors=colour, linewidth=0)
+                drawn += len(ranges)
+    end = max(b["ts"] + b["dur"] for b in bars) * scale
+    busy = {pid: 0.0 for pid in pids}
+    for b in bars:
+        if b.get("cat") in COMPUTE:
+            busy[b["pid"]] += b["dur"] * scale
+    idle = [1 - busy[pid] / end if end > 0 else 0 for pid in pids]
+    ax.set_yticks(range(len(pids)))
+    ax.set_yticklabels([names.get(pid, f"rank {pid}") for pid in pids])
+    ax.set_ylim(len(pids) - 0.4, -0.6)
+    ax.grid(axis="x", alpha=0.3)
+    return drawn, len(pids), end, idle
+
+
+def legend_handles(bar_lists):
+    handles = [Patch(color=c, label=k) for k, c in COMPUTE.items()
+               if any(b.get("cat") == k for bars in bar_lists for b in bars)]
+    handles += [Patch(color=c, label=f"{k.upper()} comm") for k, c in COMM.items()
+                if any(b.get("cat") == k for bars in bar_lists for b in bars)]
+    return handles
 
 
 def main(argv):
@@ -41,48 +78,23 @@ def main(argv):
     parser.add_argument("trace")
     parser.add_argument("output")
     parser.add_argument("--title", default=None)
+    parser.add_argument("--summary", help="write what was drawn as JSON here")
     args = parser.parse_args(argv)
 
-    try:
-        names, bars = load(args.trace)
-    except (OSError, ValueError, KeyError) as err:
-        print(f"pipeline_timeline: cannot read {args.trace}: {err}", file=sys.stderr)
-        return 2
-    if not bars:
-        print(f"pipeline_timeline: {args.trace} has no complete events", file=sys.stderr)
-        return 2
-
-    pids = sorted({b["pid"] for b in bars})
-    row = {pid: i for i, pid in enumerate(pids)}
-    scale = 1e-3  # trace microseconds -> milliseconds
-    fig, ax = plt.subplots(figsize=(12, 0.55 * len(pids) + 1.6))
-    drawn = 0
-    for kinds, height, offset in ((COMPUTE, 0.5, 0.0), (COMM, 0.18, 0.36)):
-        for kind, colour in kinds.items():
-            spans = [(b["ts"] * scale, b["dur"] * scale, b["pid"]) for b in bars if b.get("cat") == kind]
-            by_row = {}
-            for start, dur, pid in spans:
-                by_row.setdefault(pid, []).append((start, dur))
-            for pid, ranges in by_row.items():
-                ax.broken_barh(ranges, (row[pid] - height / 2 + offset, height), facecolors=colour, linewidth=0)
-                drawn += len(ranges)
-
-    ax.set_yticks(range(len(pids)))
-    ax.set_yticklabels([names.get(pid, f"rank {pid}") for pid in pids])
-    ax.invert_yaxis()
+    names, bars = load(args.trace)
+    rows = len({b["pid"] for b in bars})
+    fig, ax = plt.subplots(figsize=(12, 0.55 * rows + 1.6))
+    drawn, rows, end, idle = draw(ax, names, bars)
     ax.set_xlabel("time (ms)")
-    ax.set_title(args.title or "pipeline timeline")
-    legend = [Patch(color=c, label=k) for k, c in COMPUTE.items()
-              if k != "weight_grad" or any(b.get("cat") == k for b in bars)]
-    legend += [Patch(color=c, label=f"{k} comm") for k, c in COMM.items()
-               if any(b.get("cat") == k for b in bars)]
-    ax.legend(handles=legend, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=len(legend), frameon=False)
-    ax.grid(axis="x", alpha=0.3)
+    ax.set_title(args.title or f"pipeline timeline: step {end:.1f} ms")
+    handles = legend_handles([bars])
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=len(handles), frameon=False)
     fig.tight_layout()
-    fig.savefig(args.output, dpi=110)
-    print(f"pipeline_timeline: {drawn} bars on {len(pids)} rows -> {args.output}")
+    written = plotkit.save(fig, args.output, {"kind": "pipeline_timeline", "bars": drawn, "rows": rows,
+                                              "step_ms": end}, args.summary)
+    print(f"pipeline_timeline: {drawn} bars on {rows} rows -> {', '.join(written)}")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(plotkit.run(main))

@@ -588,7 +588,11 @@ strategies::Scenario parse_scenario_in(const json& doc, const std::filesystem::p
 
 strategies::Scenario parse_scenario(const json& doc) { return parse_scenario_in(doc, {}); }
 
-strategies::Scenario parse_scenario_file(const std::filesystem::path& file) {
+strategies::Scenario parse_scenario(const json& doc, const std::filesystem::path& base_dir) {
+  return parse_scenario_in(doc, base_dir);
+}
+
+json read_scenario_document(const std::filesystem::path& file) {
   std::error_code ec;
   if (std::filesystem::is_directory(file, ec)) {
     throw InputError(file.string(), "is a directory, not a scenario file");
@@ -598,15 +602,17 @@ strategies::Scenario parse_scenario_file(const std::filesystem::path& file) {
   const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
   if (in.bad()) throw InputError(file.string(), "cannot read file");
 
-  json doc;
   try {
-    doc = json::parse(text, DuplicateKeyCheck{});
+    return json::parse(text, DuplicateKeyCheck{});
   } catch (const json::parse_error& e) {
     const LineColumn at = line_column(text, e.byte);
     throw InputError(file.string(), fmt::format("invalid JSON at line {}, column {}: {}",
                                                 at.line, at.column, parse_error_detail(e)));
   }
-  return parse_scenario_in(doc, file.parent_path());
+}
+
+strategies::Scenario parse_scenario_file(const std::filesystem::path& file) {
+  return parse_scenario_in(read_scenario_document(file), file.parent_path());
 }
 
 }  // namespace ptsim::io

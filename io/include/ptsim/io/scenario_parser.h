@@ -21,6 +21,12 @@ strategies::Scenario parse_scenario(const nlohmann::json& doc);
 // relative model.hf_config path is resolved against the file's directory.
 strategies::Scenario parse_scenario_file(const std::filesystem::path& file);
 
+// The two halves of parse_scenario_file, for callers that edit the document in between
+// (`ptsim sweep`): the file's JSON (errors as above), and parse_scenario with relative file
+// paths resolved against base_dir (the file's directory).
+nlohmann::json read_scenario_document(const std::filesystem::path& file);
+strategies::Scenario parse_scenario(const nlohmann::json& doc, const std::filesystem::path& base_dir);
+
 // JSON Schema (draft 2020-12) of the scenario format, generated from the same field
 // declarations as the parser. Cross-field rules (divisibility, products) are not in it.
 nlohmann::json scenario_schema();
