@@ -2,3 +2,8 @@
 .PHONY: run test bench build
 run test bench build:
 	./scripts/dev.sh $@
+
+# The README gallery (docs/img/): builds ptsim, runs the sweeps, draws the pictures.
+.PHONY: plots
+plots:
+	./scripts/plots.sh

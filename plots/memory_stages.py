@@ -31,7 +31,7 @@ def main(argv):
         raise plotkit.InputProblem("no simulated point to draw")
 
     widths = [max(2.0, 0.32 * len(r["memory"]["stages"]) + 1.0) for _, r in panels]
-    fig, axes = plt.subplots(1, len(panels), figsize=(sum(widths) + 2.6, 5.0), sharey=True, squeeze=False,
+    fig, axes = plt.subplots(1, len(panels), figsize=(sum(widths) + 1.9, 5.0), sharey=True, squeeze=False,
                              gridspec_kw={"width_ratios": widths})
     axes = axes[0]
     top = max(max(r["memory"]["capacity_bytes"], r["memory"]["peak_bytes"]) for _, r in panels) / GIB
@@ -59,9 +59,9 @@ def main(argv):
     axes[0].set_ylabel("memory per GPU (GiB)")
     axes[0].set_ylim(0, top * 1.1)
     handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="center right", fontsize=8, frameon=False)
+    fig.legend(handles[::-1], labels[::-1], loc="center right", fontsize=8, frameon=False)
     fig.suptitle(args.title)
-    fig.tight_layout(rect=(0, 0, 1 - 2.4 / (sum(widths) + 2.6), 1))
+    fig.tight_layout(rect=(0, 0, 1 - 1.75 / (sum(widths) + 1.9), 1))
     summary = {"kind": "memory_stages", "panels": drawn, "memory_kinds": [k[0] for k in plotkit.MEMORY_KINDS]}
     written = plotkit.save(fig, output, summary, args.summary)
     print(f"memory_stages: {len(drawn)} panels, {sum(d['stages'] for d in drawn)} stage bars -> {', '.join(written)}")

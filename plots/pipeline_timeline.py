@@ -37,11 +37,25 @@ def load(path):
     return names, bars
 
 
-def draw(ax, names, bars):
-    """Draws one trace on ax; returns (bars drawn, rows, step time in ms, idle share per row)."""
+def merge(ranges, gap):
+    """Sorted (start, duration) spans with gaps of at most `gap` joined into one."""
+    out = []
+    for start, dur in sorted(ranges):
+        if out and start - (out[-1][0] + out[-1][1]) <= gap:
+            out[-1] = (out[-1][0], max(out[-1][1], start + dur - out[-1][0]))
+        else:
+            out.append((start, dur))
+    return out
+
+
+def draw(ax, names, bars, merge_fraction=0.0):
+    """Draws one trace on ax: kernels of a kind closer than merge_fraction of the step are
+    one bar (readable at figure size). Returns (bars drawn, rows, step time in ms, share of
+    the step each row's compute stream was idle: bubble plus exposed communication)."""
     pids = sorted({b["pid"] for b in bars})
     row = {pid: i for i, pid in enumerate(pids)}
     scale = 1e-3  # trace microseconds -> milliseconds
+    end = max(b["ts"] + b["dur"] for b in bars) * scale
     drawn = 0
     for kinds, height, offset in ((COMPUTE, 0.5, 0.0), (COMM, 0.18, 0.36)):
         for kind, colour in kinds.items():
@@ -50,9 +64,10 @@ def draw(ax, names, bars):
                 if b.get("cat") == kind:
                     by_row.setdefault(b["pid"], []).append((b["ts"] * scale, b["dur"] * scale))
             for pid, ranges in by_row.items():
+                if merge_fraction > 0:
+                    ranges = merge(ranges, merge_fraction * end)
                 ax.broken_barh(ranges, (row[pid] - height / 2 + offset, height), facecolors=colour, linewidth=0)
                 drawn += len(ranges)
-    end = max(b["ts"] + b["dur"] for b in bars) * scale
     busy = {pid: 0.0 for pid in pids}
     for b in bars:
         if b.get("cat") in COMPUTE:

@@ -77,9 +77,10 @@ def layout_label(report):
     extra = [f"mb{l['micro_batch_size']}"]
     if l.get("virtual_stages", 1) > 1:
         extra.append(f"v{l['virtual_stages']}")
+    text += "\n" + " ".join(extra)
     if l.get("recompute", "none") != "none":
-        extra.append(f"{l['recompute']} recompute")
-    return text + "\n" + " ".join(extra)
+        text += f"\n{l['recompute']} recompute"
+    return text
 
 
 def outputs(output):

@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """Layouts as step time vs peak memory per GPU, the chosen one marked.
 
-Each candidate layout is a point: x = peak memory per GPU (GiB), y = step time (s, log
-scale); layouts that do not fit are grey crosses right of the GPU-capacity line; the chosen
+Each candidate layout is a point: x = peak memory per GPU (GiB), y = step time (s; log
+scale when the times span a decade); layouts that do not fit are grey crosses right of the GPU-capacity line; the chosen
 layout is a star. Reads ptsim's output only (docs/plots.md, "Layouts file"):
 
   * `ptsim sweep --json` with several --vary (every combination is a candidate), or
@@ -19,6 +19,8 @@ else the fastest that fits.
 """
 import argparse
 import json
+
+from matplotlib.ticker import FuncFormatter
 
 import plotkit
 from plotkit import GIB, plt
@@ -97,11 +99,17 @@ def main(argv):
         ax.annotate(f"{describe(chosen['entry'])}\n{chosen['step']:.3g} s, {chosen['peak'] / GIB:.1f} GiB",
                     (chosen["peak"] / GIB, chosen["step"]), textcoords="offset points", xytext=(12, 8), fontsize=8,
                     bbox={"boxstyle": "round", "fc": "white", "ec": "#DD8452"})
-    ax.set_yscale("log")
+    steps = [c["step"] for c in cands]
+    if max(steps) > 10 * min(steps):  # log only where step times span a decade or more
+        ax.set_yscale("log")
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.set_ylabel("step time (s, log scale)")
+    else:
+        ax.set_ylabel("step time (s)")
     ax.set_xlabel("peak memory per GPU (GiB)")
-    ax.set_ylabel("step time (s, log scale)")
     ax.set_xlim(left=0)
-    ax.set_title(args.title or f"{top.get('scenario', 'layouts')}: {len(cands)} layouts")
+    title = args.title or f"{top.get('scenario', 'layouts')}: step time vs memory"
+    ax.set_title(f"{title}\n{len(cands)} layouts simulated, {len(fit)} fit", fontsize=11)
     ax.grid(True, which="both", alpha=0.25)
     ax.legend(loc="upper right", fontsize=8)
     fig.tight_layout()

@@ -31,7 +31,7 @@ def main(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sweeps", nargs="+", help="ptsim sweep --json files, then the output")
     parser.add_argument("--label", action="append", default=[], help="curve name, once per sweep")
-    parser.add_argument("--title", default="Speedup vs GPUs (strong scaling)")
+    parser.add_argument("--title", default="Speedup vs GPUs (strong scaling: the same global batch on more GPUs)")
     parser.add_argument("--summary", help="write what was drawn as JSON here")
     args = parser.parse_args(argv)
     if len(args.sweeps) < 2:
@@ -73,6 +73,7 @@ def main(argv):
     ax.set_xscale("log", base=2)
     ax.set_yscale("log", base=2)
     ax.set_xticks(sorted({p for p in _powers(lo, hi)}))
+    ax.set_xlim(lo / 1.3, hi * 1.4)
     ax.get_xaxis().set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
     ax.get_yaxis().set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}x"))
     ax.set_xlabel("GPUs (log scale)")

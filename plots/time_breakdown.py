@@ -33,7 +33,7 @@ def main(argv):
         raise plotkit.InputProblem("no simulated point to draw")
 
     used = [k for k in plotkit.TIME_KINDS if any(plotkit.time_seconds(r, k[0]) > 0 for _, r in bars)]
-    fig, ax = plt.subplots(figsize=(max(6.5, 1.25 * len(bars) + 3), 5.4))
+    fig, ax = plt.subplots(figsize=(max(6.5, 1.35 * len(bars) + 3), 5.6))
     x = range(len(bars))
     bottom = [0.0] * len(bars)
     for kind, name, colour in used:
@@ -49,21 +49,27 @@ def main(argv):
         top = f"{r['step_time_s']:.3g} s\nMFU {100 * r['mfu']:.0f}%"
         ax.annotate(top, (i, bottom[i]), textcoords="offset points", xytext=(0, 3), ha="center", va="bottom",
                     fontsize=8)
+    gpus = {r["num_gpus"] for _, r in bars}
     labels = []
-    for label, r in bars:
+    for _, r in bars:
         text = plotkit.layout_label(r)
-        if r["layout"]["schedule"] != "1f1b" or r["layout"].get("virtual_stages", 1) > 1:
+        if r["layout"]["schedule"] != "1f1b":
             text += f"\n{r['layout']['schedule']}"
-        if label and label not in text:
-            text = f"{label}\n{text}" if len(bars) > 1 else text
-        labels.append(text + ("\n(does not fit)" if not r["memory"]["fits"] else "") + f"\n{r['num_gpus']} GPUs")
+        if len(gpus) > 1:
+            text += f"\n{r['num_gpus']:,} GPUs"
+        labels.append(text + ("\n(does not fit)" if not r["memory"]["fits"] else ""))
     ax.set_xticks(list(x))
     ax.set_xticklabels(labels, fontsize=8)
     ax.set_ylabel("share of the step (%)" if args.percent else "time per step (s)")
+    if len(gpus) == 1:
+        ax.set_xlabel(f"layout on {gpus.pop():,} GPUs (busiest pipeline stage; hatched: does not fit in memory)")
+    else:
+        ax.set_xlabel("layout (busiest pipeline stage; hatched: does not fit in memory)")
     ax.set_ylim(0, max(bottom) * 1.18)
     ax.set_title(args.title)
     ax.grid(axis="y", alpha=0.3)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+    handles, names = ax.get_legend_handles_labels()
+    ax.legend(handles[::-1], names[::-1], loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
     fig.tight_layout()
     summary = {"kind": "time_breakdown", "bars": len(bars), "segments": [k[0] for k in used],
                "step_time_s": [r["step_time_s"] for _, r in bars]}

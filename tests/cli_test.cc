@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -233,6 +234,42 @@ TEST(CliValidate, RunsEverySetAndReportsTheError) {
   const CommandResult bad = run_ptsim("validate --dir /nonexistent");
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.err.find("--dir: '/nonexistent' is not a directory"), std::string::npos) << bad.err;
+}
+
+TEST(CliSweep, RowsPerPointSameOutputWithThreadsAndCsv) {
+  const fs::path scenario_file = fs::path(PTSIM_SOURCE_DIR) / "tests/golden/megatron-1.7b-8xa100-tp2-pp2-dp2.json";
+  const fs::path dir = temp_dir();
+  const std::string args = "sweep '" + scenario_file.string() + "' --vary num_gpus=4:64:x2 --json";
+  const CommandResult one = run_ptsim(args + " -j 1");
+  const CommandResult three = run_ptsim(args + " -j 3 --csv '" + (dir / "s.csv").string() + "'");
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  ASSERT_EQ(three.exit_code, 0) << three.err;
+  EXPECT_EQ(one.out, three.out);
+  // 4, 8, 16, 32 GPUs simulate; 64 GPUs make dp 16, which does not divide the batch.
+  EXPECT_NE(one.out.find("\"status\": \"invalid\""), std::string::npos);
+  EXPECT_NE(one.out.find("training.global_batch_size: 16 is not divisible"), std::string::npos) << one.out;
+  const std::string csv = slurp(dir / "s.csv");
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 6);  // header + 5 points
+  EXPECT_NE(csv.find("\n4,ok,,4,2,2,1,"), std::string::npos) << csv;
+  const CommandResult table = run_ptsim("sweep '" + scenario_file.string() + "' --vary tp=1,2 --vary pp=1,2");
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_NE(table.out.find("tp=2 pp=2"), std::string::npos) << table.out;
+}
+
+TEST(CliSweep, BadVaryIsBadInputAndNoFittingPointIsExit3) {
+  const fs::path scenario_file = fs::path(PTSIM_SOURCE_DIR) / "tests/golden/megatron-1.7b-8xa100-tp2-pp2-dp2.json";
+  const std::string base = "sweep '" + scenario_file.string() + "' ";
+  for (const char* vary : {"--vary tensor=1,2", "--vary tp", "--vary tp=8:1:x2", "--vary tp=1:4:x1",
+                           "--vary tp=1,2 --vary layout.tp=4"}) {
+    const CommandResult r = run_ptsim(base + vary);
+    EXPECT_EQ(r.exit_code, 2) << vary;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << vary << ": " << r.err;
+    EXPECT_NE(r.err.find("--vary"), std::string::npos) << r.err;
+  }
+  // No point valid: every row says why, and the exit code is 3.
+  const CommandResult none = run_ptsim(base + "--vary num_gpus=3,5");
+  EXPECT_EQ(none.exit_code, 3);
+  EXPECT_NE(none.out.find("invalid: layout.dp: not given, and cluster.num_gpus 3 is not divisible"), std::string::npos) << none.out;
 }
 
 }  // namespace

@@ -113,7 +113,7 @@ int run_sweep(const SweepOptions& opt) {
   info.scenario = base.name;
   const io::SweepInfo& named = info;
   if (!opt.csv.empty()) write_file("--csv", opt.csv, io::sweep_csv(points));
-  const bool json_stdout = opt.json_given && (opt.json.empty() || opt.json[0] == "-");
+  const bool json_stdout = opt.json_given && (opt.json.empty() || opt.json[0].empty() || opt.json[0] == "-");
   if (opt.json_given && !json_stdout) write_file("--json", opt.json[0], io::sweep_json(named, points).dump(2) + "\n");
   if (json_stdout) {
     std::cout << io::sweep_json(named, points).dump(2) << "\n";
