@@ -24,7 +24,7 @@ COMM = {"tp": "#C44E52", "pp": "#937860", "dp": "#DA8BC3", "cp": "#8C8C8C", "ep"
 
 def load(path):
     trace = plotkit.read_json(path)
-    events = trace["traceEvents"] if isinstance(trace, dict) else trace
+    events = trace.get("traceEvents") if isinstance(trace, dict) else trace
     if not isinstance(events, list):
         raise plotkit.InputProblem(f"{path}: not a Chrome trace")
     names = {}

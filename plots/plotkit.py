@@ -111,13 +111,16 @@ def save(fig, output, summary, summary_path=None):
     return written
 
 
-def run(main):
-    """Calls main(); an InputProblem becomes one line on stderr and exit code 2."""
+def run(main, argv=None, prog=None):
+    """Calls main(argv) (default: the command line); an InputProblem becomes one line on
+    stderr and exit code 2."""
     import sys
 
     try:
-        return main(sys.argv[1:])
-    except InputProblem as err:
-        prog = os.path.splitext(os.path.basename(sys.argv[0]))[0]
+        return main(sys.argv[1:] if argv is None else argv)
+    except (InputProblem, KeyError) as err:
+        prog = prog or os.path.splitext(os.path.basename(sys.argv[0]))[0]
+        if isinstance(err, KeyError):  # a JSON file of another kind, or from another version
+            err = f"the input has no field {err}: not the ptsim output this script reads (docs/plots.md)"
         print(f"{prog}: {err}", file=sys.stderr)
         return 2

@@ -85,15 +85,26 @@ PY
   check "$out/search-lines.s.json" "s['chosen_index'] == s['layouts'] - 1"
   ;;
 errors)
-  # A missing or wrong input is one line on stderr and exit code 2, for every script.
-  for script in speedup time_breakdown memory_stages search_layouts pipeline_timeline pipeline_schedules; do
-    rc=0
-    "$py" "$plots/$script.py" "$out/missing.json" "$out/x.png" 2>"$out/err.txt" || rc=$?
-    test "$rc" = 2 && test "$(wc -l <"$out/err.txt")" = 1 || { echo "$script: rc $rc"; cat "$out/err.txt"; exit 1; }
-  done
-  rc=0
-  "$py" "$plots/speedup.py" "$out/1f1b.json" "$out/x.png" 2>/dev/null || rc=$?
-  test "$rc" = 2
+  # A missing or wrong input is one line on stderr and exit code 2, for every script (one
+  # Python process, so matplotlib is imported once).
+  "$py" - "$plots" "$out" <<'PY'
+import contextlib, importlib, io, sys
+plots, out = sys.argv[1], sys.argv[2]
+sys.path.insert(0, plots)
+import plotkit
+cases = [(name, [f"{out}/missing.json", f"{out}/x.png"]) for name in
+         ("speedup", "time_breakdown", "memory_stages", "search_layouts", "pipeline_timeline", "pipeline_schedules")]
+cases += [("speedup", [f"{out}/1f1b.json", f"{out}/x.png"]),          # a report, not a sweep
+          ("pipeline_timeline", [f"{out}/1f1b.json", f"{out}/x.png"]),  # a report, not a trace
+          ("search_layouts", [f"{out}/1f1b.trace.json", f"{out}/x.png"])]
+for name, argv in cases:
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        rc = plotkit.run(importlib.import_module(name).main, argv, name)
+    lines = err.getvalue().splitlines()
+    assert rc == 2 and len(lines) == 1 and lines[0].startswith(name + ": "), (name, argv, rc, lines)
+print("errors: ok")
+PY
   ;;
 *)
   echo "plots_test.sh: unknown step $step" >&2
