@@ -81,7 +81,7 @@ def draw(ax, names, bars, merge_fraction=0.0):
 
 
 def legend_handles(bar_lists):
-    handles = [Patch(color=c, label=k) for k, c in COMPUTE.items()
+    handles = [Patch(color=c, label="weight grad (W)" if k == "weight_grad" else k) for k, c in COMPUTE.items()
                if any(b.get("cat") == k for bars in bar_lists for b in bars)]
     handles += [Patch(color=c, label=f"{k.upper()} comm") for k, c in COMM.items()
                 if any(b.get("cat") == k for bars in bar_lists for b in bars)]

@@ -43,17 +43,17 @@ $py plots/time_breakdown.py "$data/llama3-layouts.json" "$img/llama3-70b-time-br
 # 3. Pipeline schedules side by side, and 4. memory per stage (the scaling scenario and
 # GPipe vs 1F1B of the small pipeline).
 for model in gpt3-175b-pp8 llama3-70b-pp4; do
-  for schedule in sequential gpipe 1f1b interleaved; do
+  for schedule in sequential gpipe 1f1b interleaved zb-h1; do
     "$ptsim" simulate "scenarios/gallery/$model-$schedule.json" --json \
       --trace "$data/$model-$schedule.trace.json" >"$data/$model-$schedule.json"
   done
 done
-$py plots/pipeline_schedules.py "$data"/gpt3-175b-pp8-{sequential,gpipe,1f1b,interleaved}.trace.json \
+$py plots/pipeline_schedules.py "$data"/gpt3-175b-pp8-{sequential,gpipe,1f1b,interleaved,zb-h1}.trace.json \
   "$img/gpt3-175b-pipeline-schedules" --label sequential --label GPipe --label 1F1B \
-  --label "interleaved 1F1B (2 chunks per GPU)" --title "GPT-3 175B, TP8 PP8 on 64 A100s, 8 micro-batches of 1"
-$py plots/pipeline_schedules.py "$data"/llama3-70b-pp4-{sequential,gpipe,1f1b,interleaved}.trace.json \
+  --label "interleaved 1F1B (2 chunks per GPU)" --label "ZB-H1 (W passes deferred)" --title "GPT-3 175B, TP8 PP8 on 64 A100s, 8 micro-batches of 1"
+$py plots/pipeline_schedules.py "$data"/llama3-70b-pp4-{sequential,gpipe,1f1b,interleaved,zb-h1}.trace.json \
   "$img/llama3-70b-pipeline-schedules" --label sequential --label GPipe --label 1F1B \
-  --label "interleaved 1F1B (2 chunks per GPU)" --title "Llama-3-70B, TP8 PP4 on 32 H100s, 8 micro-batches of 1"
+  --label "interleaved 1F1B (2 chunks per GPU)" --label "ZB-H1 (W passes deferred)" --title "Llama-3-70B, TP8 PP4 on 32 H100s, 8 micro-batches of 1"
 
 "$ptsim" simulate scenarios/gpt3-175b-1024-a100.json --json >"$data/gpt3-175b-1024-a100.json"
 "$ptsim" simulate scenarios/llama3-70b-1024-h100.json --json >"$data/llama3-70b-1024-h100.json"
