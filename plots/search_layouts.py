@@ -5,15 +5,17 @@ Each candidate layout is a point: x = peak memory per GPU (GiB), y = step time (
 scale when the times span a decade); layouts that do not fit are grey crosses right of the GPU-capacity line; the chosen
 layout is a star. Reads ptsim's output only (docs/plots.md, "Layouts file"):
 
+  * `ptsim search --json` (candidates under "ranking", best first) or its shard JSON lines
+    ({"counts": ...} then one {"row": {...}} per layout),
   * `ptsim sweep --json` with several --vary (every combination is a candidate), or
-  * a search output: a JSON object whose candidates are under "layouts", "candidates" or
-    "results", a JSON array of candidates, or JSON lines (one candidate per line).
+  * a JSON object whose candidates are under "layouts", "candidates" or "results", a JSON
+    array of candidates, or JSON lines (one candidate per line).
 
 A candidate is an object with "step_time_s", "layout" and memory as "memory": {"peak_bytes",
 "capacity_bytes", "fits"} (the `ptsim simulate --json` contract) or as top-level
 "peak_memory_bytes" / "capacity_bytes" / "fits". The chosen one is the candidate with
 "chosen": true or "best": true, or the index in a top-level "best_index" / "chosen_index",
-else the fastest that fits.
+or the first of a "ranking", else the fastest that fits.
 
     /usr/bin/python3 plots/search_layouts.py LAYOUTS.json OUT[.png|.svg] [--title T] [--summary FILE]
 """
@@ -25,7 +27,7 @@ from matplotlib.ticker import FuncFormatter
 import plotkit
 from plotkit import GIB, plt
 
-LISTS = ("layouts", "candidates", "results", "points")
+LISTS = ("ranking", "layouts", "candidates", "results", "points")
 
 
 def read_candidates(path):
@@ -45,6 +47,9 @@ def read_candidates(path):
     entries = doc if isinstance(doc, list) else next((doc[k] for k in LISTS if k in doc), None)
     if not isinstance(entries, list):
         raise plotkit.InputProblem(f"{path}: no list of layouts (looked for {', '.join(LISTS)})")
+    ranked = isinstance(doc, dict) and "ranking" in doc
+    # `ptsim search` shard lines: {"counts": ...} then one {"row": {...}} per layout.
+    entries = [e["row"] if isinstance(e, dict) and isinstance(e.get("row"), dict) else e for e in entries]
     cands = []
     for i, e in enumerate(entries):
         if not isinstance(e, dict) or e.get("step_time_s") is None:
@@ -61,6 +66,8 @@ def read_candidates(path):
         raise plotkit.InputProblem(f"{path}: no simulated layout")
     chosen_index = next((top[k] for k in ("best_index", "chosen_index") if isinstance(top.get(k), int)), None)
     chosen = [c for c in cands if c["chosen"] or c["index"] == chosen_index]
+    if not chosen and ranked:
+        chosen = [cands[0]]  # `ptsim search --json` ranks best first
     if not chosen:
         fitting = [c for c in cands if c["fits"]]
         chosen = [min(fitting, key=lambda c: c["step"])] if fitting else []

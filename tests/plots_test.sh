@@ -83,6 +83,25 @@ with open(f"{out}/layouts.jsonl", "w") as f:
 PY
   "$py" "$plots/search_layouts.py" "$out/layouts.jsonl" "$out/search-lines.png" --summary "$out/search-lines.s.json" >/dev/null
   check "$out/search-lines.s.json" "s['chosen_index'] == s['layouts'] - 1"
+  # `ptsim search --json`'s shape (rows under "ranking", best first, the fastest last here
+  # so the first is chosen for being first) and its shard lines ({"row": ...}).
+  "$py" - "$out" <<'PY'
+import json, sys
+out = sys.argv[1]
+pts = [p for p in json.load(open(f"{out}/grid.json"))["points"] if "step_time_s" in p and p["memory"]["fits"]]
+rows = [{"index": i, "num_gpus": p["num_gpus"], "layout": p["layout"], "step_time_s": p["step_time_s"],
+         "peak_memory_bytes": p["memory"]["peak_bytes"], "capacity_bytes": p["memory"]["capacity_bytes"]}
+        for i, p in enumerate(sorted(pts, key=lambda p: -p["step_time_s"]))]
+json.dump({"scenario": "grid", "objective": "step_time", "counts": {}, "ranking": rows}, open(f"{out}/search.json", "w"))
+with open(f"{out}/search-shard.jsonl", "w") as f:
+    f.write(json.dumps({"counts": {}}) + "\n")
+    for r in rows:
+        f.write(json.dumps({"row": r}) + "\n")
+PY
+  "$py" "$plots/search_layouts.py" "$out/search.json" "$out/search-ranked.png" --summary "$out/search-ranked.s.json" >/dev/null
+  check "$out/search-ranked.s.json" "s['chosen_index'] == 0 and s['layouts'] == s['fit']"
+  "$py" "$plots/search_layouts.py" "$out/search-shard.jsonl" "$out/search-shard.png" --summary "$out/search-shard.s.json" >/dev/null
+  check "$out/search-shard.s.json" "s['chosen_index'] == s['layouts'] and s['layouts'] == s['fit']"
   ;;
 errors)
   # A missing or wrong input is one line on stderr and exit code 2, for every script (one
