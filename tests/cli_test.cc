@@ -254,6 +254,11 @@ TEST(CliSweep, RowsPerPointSameOutputWithThreadsAndCsv) {
   const CommandResult table = run_ptsim("sweep '" + scenario_file.string() + "' --vary tp=1,2 --vary pp=1,2");
   ASSERT_EQ(table.exit_code, 0) << table.err;
   EXPECT_NE(table.out.find("tp=2 pp=2"), std::string::npos) << table.out;
+  // Options before the scenario take one value each: --vary and --json do not swallow it.
+  const CommandResult first = run_ptsim("sweep --vary tp=1,2 --vary pp=1,2 --json '" + (dir / "g.json").string() +
+                                        "' '" + scenario_file.string() + "'");
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  EXPECT_NE(slurp(dir / "g.json").find("\"tp=2 pp=2\""), std::string::npos);
 }
 
 TEST(CliSweep, BadVaryIsBadInputAndNoFittingPointIsExit3) {

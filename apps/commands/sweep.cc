@@ -30,7 +30,7 @@ struct SweepOptions {
   std::string scenario;
   std::vector<std::string> vary;
   std::string csv;
-  std::vector<std::string> json;  // present: JSON; empty or "-": standard output
+  std::string json;  // with json_given: the file; empty or "-": standard output
   bool json_given = false;
   int jobs = 1;
 };
@@ -113,8 +113,8 @@ int run_sweep(const SweepOptions& opt) {
   info.scenario = base.name;
   const io::SweepInfo& named = info;
   if (!opt.csv.empty()) write_file("--csv", opt.csv, io::sweep_csv(points));
-  const bool json_stdout = opt.json_given && (opt.json.empty() || opt.json[0].empty() || opt.json[0] == "-");
-  if (opt.json_given && !json_stdout) write_file("--json", opt.json[0], io::sweep_json(named, points).dump(2) + "\n");
+  const bool json_stdout = opt.json_given && (opt.json.empty() || opt.json == "-");
+  if (opt.json_given && !json_stdout) write_file("--json", opt.json, io::sweep_json(named, points).dump(2) + "\n");
   if (json_stdout) {
     std::cout << io::sweep_json(named, points).dump(2) << "\n";
   } else {
@@ -131,13 +131,16 @@ int run_sweep(const SweepOptions& opt) {
 
 void add_sweep_command(CLI::App& app, CommandList& commands) {
   auto opt = std::make_shared<SweepOptions>();
-  auto* sub = app.add_subcommand("sweep", "simulate one scenario over a range of one knob (scaling curves)");
+  auto* sub = app.add_subcommand("sweep", "simulate one scenario over ranges of knobs (scaling curves, layout grids)");
   sub->add_option("scenario", opt->scenario, "scenario JSON file")->required();
   sub->add_option("--vary", opt->vary,
                   "KEY=SPEC: a scenario field (num_gpus, global_batch_size, tp, pp, micro_batch_size, any layout "
                   "knob or a dotted path) and its values: START:STOP:xK (geometric), START:STOP:+K (arithmetic) "
                   "or a,b,c; repeat --vary for every combination of several knobs")
-      ->required();
+      ->required()
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->allow_extra_args(false);
   sub->add_option("--csv", opt->csv, "write one CSV row per point to this file");
   sub->add_option("--json", opt->json, "write the points as JSON to this file (no file or '-': standard output)")
       ->expected(0, 1);
