@@ -37,14 +37,16 @@ def load(path):
     return names, bars
 
 
-def merge(ranges, gap):
-    """Sorted (start, duration) spans with gaps of at most `gap` joined into one."""
+def merge(spans, gap):
+    """Time-sorted (start, duration, kind) spans of one row: consecutive spans of the same
+    kind with at most `gap` between them joined into one (a span of another kind between
+    them keeps them apart)."""
     out = []
-    for start, dur in sorted(ranges):
-        if out and start - (out[-1][0] + out[-1][1]) <= gap:
-            out[-1] = (out[-1][0], max(out[-1][1], start + dur - out[-1][0]))
+    for start, dur, kind in sorted(spans):
+        if out and out[-1][2] == kind and start - (out[-1][0] + out[-1][1]) <= gap:
+            out[-1] = (out[-1][0], max(out[-1][1], start + dur - out[-1][0]), kind)
         else:
-            out.append((start, dur))
+            out.append((start, dur, kind))
     return out
 
 
@@ -58,16 +60,18 @@ def draw(ax, names, bars, merge_fraction=0.0):
     end = max(b["ts"] + b["dur"] for b in bars) * scale
     drawn = 0
     for kinds, height, offset in ((COMPUTE, 0.5, 0.0), (COMM, 0.18, 0.36)):
-        for kind, colour in kinds.items():
-            by_row = {}
-            for b in bars:
-                if b.get("cat") == kind:
-                    by_row.setdefault(b["pid"], []).append((b["ts"] * scale, b["dur"] * scale))
-            for pid, ranges in by_row.items():
-                if merge_fraction > 0:
-                    ranges = merge(ranges, merge_fraction * end)
-                ax.broken_barh(ranges, (row[pid] - height / 2 + offset, height), facecolors=colour, linewidth=0)
-                drawn += len(ranges)
+        by_row = {}
+        for b in bars:
+            if b.get("cat") in kinds:
+                by_row.setdefault(b["pid"], []).append((b["ts"] * scale, b["dur"] * scale, b["cat"]))
+        for pid, spans in by_row.items():
+            if merge_fraction > 0:
+                spans = merge(spans, merge_fraction * end)
+            for kind, colour in kinds.items():
+                ranges = [(start, dur) for start, dur, k in spans if k == kind]
+                if ranges:
+                    ax.broken_barh(ranges, (row[pid] - height / 2 + offset, height), facecolors=colour, linewidth=0)
+                    drawn += len(ranges)
     busy = {pid: 0.0 for pid in pids}
     for b in bars:
         if b.get("cat") in COMPUTE:
