@@ -159,7 +159,16 @@ MemoryReport estimate_memory(const Scenario& sc) {
     sm.microbatches_in_flight = chunks_in_flight(sc.layout.schedule, st, p, sc.num_microbatches(), v);
     const double params = stage_parameters(sc, st);
     MemoryByKind& k = sm.bytes;
-    k.parameters = params * weight_bytes / (zero >= 3 ? dp : 1);
+    // ZeRO shards the non-expert parameters over the dp x cp ranks, but a rank's experts
+    // only over the dp x cp / ep ranks that hold the same experts (expert data parallelism).
+    const StageLayers own = sc.stage_layers(st);
+    const double experts = expert_parameters(m, own.first, own.count, sc.layout.ep);
+    const double expert_dp = dp / static_cast<double>(sc.layout.ep);
+    auto sharded = [&](double bytes_per_parameter, bool shard) {
+      if (!shard) return params * bytes_per_parameter;
+      return (params - experts) * bytes_per_parameter / dp + experts * bytes_per_parameter / expert_dp;
+    };
+    k.parameters = sharded(weight_bytes, zero >= 3);
     const StageLayers stage = sc.stage_layers(st);
     const std::int64_t layers = stage.count;
     const double stage_layer_params = layers_parameters(m, stage.first, layers, sc.layout.tp, sc.layout.ep);
@@ -179,8 +188,8 @@ MemoryReport estimate_memory(const Scenario& sc) {
       // micro-batches (1 byte each); its amax histories are a few scalars per tensor.
       k.parameters += 2 * stage_layer_params;
     }
-    k.gradients = params * grad_bytes / (zero >= 2 ? dp : 1);
-    k.optimizer_states = params * optimizer_bytes / (zero >= 1 ? dp : 1);
+    k.gradients = sharded(grad_bytes, zero >= 2);
+    k.optimizer_states = sharded(optimizer_bytes, zero >= 1);
 
     // A unit in flight is one micro-batch through one model chunk (the whole stage when v = 1).
     // Interleaved chunks may differ in their layers' kinds: the largest chunk counts.

@@ -168,6 +168,12 @@ TEST(DeepSeekV3, PublishedLayoutSimulatesAndReportsMemory) {
     EXPECT_DOUBLE_EQ(r.memory.stages[static_cast<std::size_t>(st)].bytes.parameters, 2 * stage_parameters(s, st));
   }
   EXPECT_GT(r.memory.stages[1].bytes.parameters, r.memory.stages[2].bytes.parameters);
+  // ZeRO-1 shards the optimizer states over the 128 data-parallel ranks, but stage 2's
+  // experts (4 layers x 4 local experts) only over the 2 ranks that hold the same experts.
+  const double experts = expert_parameters(s.model, 5, 4, 64);
+  EXPECT_DOUBLE_EQ(experts, 4 * 4 * 3 * kH * kExpertFfn);
+  EXPECT_DOUBLE_EQ(r.memory.stages[2].bytes.optimizer_states,
+                   (stage_parameters(s, 2) - experts) * 12 / 128 + experts * 12 / 2);
 }
 
 TEST(Bert, LargeParameterCount) {

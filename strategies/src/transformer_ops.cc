@@ -645,6 +645,15 @@ double total_parameters(const TransformerConfig& m, std::int64_t seq_length) {
   return p;
 }
 
+double expert_parameters(const TransformerConfig& m, std::int64_t first, std::int64_t count, std::int64_t ep) {
+  if (!m.is_moe()) return 0;
+  const double f = static_cast<double>(m.expert_ffn());
+  const double h = static_cast<double>(m.hidden_size);
+  const double expert = h * (m.swiglu ? 2 : 1) * f + f * h + (m.add_bias_linear ? (m.swiglu ? 2 : 1) * f + h : 0);
+  const double local = static_cast<double>(m.num_experts) / static_cast<double>(ep);
+  return static_cast<double>(count_layer_kinds(m, first, count).moe) * local * expert;
+}
+
 double activated_parameters(const TransformerConfig& m, std::int64_t seq_length) {
   double p = total_parameters(m, seq_length);
   if (m.is_moe()) {

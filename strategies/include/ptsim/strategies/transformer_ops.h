@@ -93,6 +93,9 @@ double stage_parameters(const Scenario& scenario, int stage);
 
 // Whole-model parameter count, each tensor once (tied embeddings counted once).
 double total_parameters(const TransformerConfig& model, std::int64_t seq_length);
+// The routed experts' parameters one GPU holds in the layers [first, first + count), with
+// num_experts / ep experts per MoE layer (the shared expert and router excluded).
+double expert_parameters(const TransformerConfig& model, std::int64_t first, std::int64_t count, std::int64_t ep);
 // Parameters one token passes through: the total less the experts it is not routed to.
 double activated_parameters(const TransformerConfig& model, std::int64_t seq_length);
 
