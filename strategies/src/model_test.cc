@@ -176,6 +176,22 @@ TEST(DeepSeekV3, PublishedLayoutSimulatesAndReportsMemory) {
                    (stage_parameters(s, 2) - experts) * 12 / 128 + experts * 12 / 2);
 }
 
+TEST(DeepSeekV3, InterleavedChunksOfDifferentKindsKeepTheLargestChunk) {
+  // 8 layers (3 dense, 5 MoE), pp 2 x 2 virtual stages: stage 0 holds chunks of layers 0-1
+  // (dense) and 4-5 (MoE); stage 1 holds 2-3 (dense, MoE) and 6-7 (MoE).
+  Scenario s = testing::make_scenario("deepseek-v3", "dgx-h100", 4096, 16, 1, 2, 8);
+  s.model.num_layers = 8;
+  s.layout.ep = 8;
+  s.layout.virtual_stages = 2;
+  const ShapeContext c = shape_context(s);
+  const double dense = layer_activation_bytes(s.model, LayerKind::dense, c, Recompute::none);
+  const double moe = layer_activation_bytes(s.model, LayerKind::moe, c, Recompute::none);
+  const SimulatedStep step = simulate_step(s);
+  EXPECT_DOUBLE_EQ(step.result.memory.stages[0].activation_bytes_per_microbatch, 2 * moe);
+  EXPECT_GT(step.result.step_time.seconds(), 0);
+  EXPECT_GT(moe, dense);
+}
+
 TEST(Bert, LargeParameterCount) {
   const TransformerConfig m = *find_model_preset("bert-large");
   const double h = 1024, V = 30522, s = 512;
