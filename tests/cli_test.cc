@@ -171,6 +171,19 @@ TEST(Cli, JsonHasTheOutputContract) {
   }
 }
 
+TEST(Cli, DeepSeekV3ScenarioFitsAndPresetsListTheNewModels) {
+  const fs::path scenario_file = fs::path(PTSIM_SOURCE_DIR) / "scenarios/deepseek-v3-2048-h100.json";
+  const CommandResult r = run_ptsim("simulate --json '" + scenario_file.string() + "'");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("\"fits\": true"), std::string::npos);
+  EXPECT_NE(r.out.find("\"ep\": 64"), std::string::npos);
+  const CommandResult p = run_ptsim("presets");
+  ASSERT_EQ(p.exit_code, 0);
+  for (const char* model : {"deepseek-v3", "qwen2-57b-a14b", "bert-large"}) {
+    EXPECT_NE(p.out.find(model), std::string::npos) << model;
+  }
+}
+
 TEST(Cli, TableIsTheDefaultAndSchemaPrints) {
   const fs::path scenario_file = fs::path(PTSIM_SOURCE_DIR) / "scenarios/gpt3-175b-1024-a100.json";
   const CommandResult r = run_ptsim("simulate '" + scenario_file.string() + "'");

@@ -26,10 +26,8 @@ using strategies::Normalization;
 using strategies::PositionEmbedding;
 using strategies::TransformerConfig;
 
-constexpr std::array kSupportedTypes = {"llama", "mistral", "qwen2", "gpt2", "gpt_neox", "mixtral"};
-// Mixture-of-experts families whose layer pattern ptsim does not model yet: Qwen2-MoE's
-// sparse-step layers, DeepSeek-V3's dense first layers and multi-head latent attention.
-constexpr std::array kUnmodelledMoeTypes = {"qwen2_moe", "deepseek_v3"};
+constexpr std::array kSupportedTypes = {"llama", "mistral", "qwen2", "gpt2", "gpt_neox", "mixtral",
+                                        "qwen2_moe", "deepseek_v3"};
 
 // Reads the keys of one config.json. HF writes null for an unset optional value, so null
 // counts as absent. Every error is "<key>: <reason>" at error_path.
@@ -72,6 +70,31 @@ class HfReader {
       if (value >= 1) return value;
     }
     fail(key, "must be a positive integer, got " + describe_json(*j));
+  }
+
+  // An integer >= 0, or `fallback` when absent.
+  std::int64_t non_negative(std::string_view key, std::int64_t fallback) const {
+    const json* j = find(key);
+    if (j == nullptr) return fallback;
+    if (j->is_number_integer() && !j->is_number_unsigned() && j->get<std::int64_t>() == 0) return 0;
+    if (j->is_number_integer() && j->is_number_unsigned() && j->get<std::uint64_t>() == 0) return 0;
+    return positive(key);
+  }
+
+  // A list of layer indices in [0, num_layers), or empty when absent.
+  std::vector<std::int64_t> layer_list(std::string_view key, std::int64_t num_layers) const {
+    const json* j = find(key);
+    if (j == nullptr) return {};
+    if (!j->is_array()) fail(key, "must be a list of layer indices, got " + describe_json(*j));
+    std::vector<std::int64_t> layers;
+    for (const json& item : *j) {
+      if (!item.is_number_integer() || item.get<std::int64_t>() < 0 || item.get<std::int64_t>() >= num_layers) {
+        fail(key, fmt::format("must hold layer indices in [0, num_hidden_layers {}), got {}", num_layers,
+                              describe_json(item)));
+      }
+      layers.push_back(item.get<std::int64_t>());
+    }
+    return layers;
   }
 
   // A dropout probability in [0, 1).
@@ -182,6 +205,88 @@ void map_gpt_neox(const HfReader& r, TransformerConfig& m) {
   m.attention_dropout = r.probability("attention_dropout", 0);
 }
 
+// Qwen2-MoE: a Qwen2 decoder whose MLPs are MoE (num_experts of moe_intermediate_size,
+// top num_experts_per_tok) plus a sigmoid-gated shared expert of
+// shared_expert_intermediate_size, except the layers in mlp_only_layers and those whose
+// 1-based index is not a multiple of decoder_sparse_step, which keep a dense MLP of
+// intermediate_size.
+void map_qwen2_moe(const HfReader& r, TransformerConfig& m) {
+  map_llama_family(r, m);
+  m.num_experts = r.positive("num_experts");
+  m.moe_router_topk = r.positive("num_experts_per_tok");
+  m.moe_ffn_hidden_size = r.positive("moe_intermediate_size");
+  m.moe_shared_expert_intermediate_size = r.non_negative("shared_expert_intermediate_size", 0);
+  m.moe_shared_expert_gate = m.moe_shared_expert_intermediate_size > 0;
+  m.decoder_sparse_step = r.optional_positive("decoder_sparse_step").value_or(1);
+  m.mlp_only_layers = r.layer_list("mlp_only_layers", m.num_layers);
+  if (m.moe_router_topk > m.num_experts) {
+    r.fail("num_experts_per_tok", fmt::format("{} is more than num_experts {}", m.moe_router_topk, m.num_experts));
+  }
+}
+
+// DeepSeek-V3 (and R1): RMSNorm, RoPE, SwiGLU, no biases; multi-head latent attention; the
+// first first_k_dense_replace layers dense (intermediate_size), every later one MoE:
+// n_routed_experts experts of moe_intermediate_size, top num_experts_per_tok, plus
+// n_shared_experts shared experts (one shared MLP of n_shared_experts x
+// moe_intermediate_size). Routing is modelled as balanced: node-limited routing (n_group,
+// topk_group), the sigmoid scores and the aux-loss-free bias change which experts a token
+// visits, not how many. The multi-token-prediction layers (num_nextn_predict_layers) are
+// not modelled.
+void map_deepseek_v3(const HfReader& r, TransformerConfig& m) {
+  m.hidden_size = r.positive("hidden_size");
+  m.num_layers = r.positive("num_hidden_layers");
+  m.num_attention_heads = r.positive("num_attention_heads");
+  m.num_query_groups = r.optional_positive("num_key_value_heads").value_or(m.num_attention_heads);
+  if (m.num_query_groups != m.num_attention_heads) {
+    r.fail("num_key_value_heads", fmt::format("{} differs from num_attention_heads {}: latent attention has a key "
+                                              "and value per head",
+                                              m.num_query_groups, m.num_attention_heads));
+  }
+  m.ffn_hidden_size = r.positive("intermediate_size");
+  m.vocab_size = r.positive("vocab_size");
+  r.string({"hidden_act"});
+  m.swiglu = true;
+  m.normalization = Normalization::rmsnorm;
+  m.add_bias_linear = false;
+  if (r.boolean("attention_bias", false)) r.fail("attention_bias", "true is not modelled (MLA without biases)");
+  m.position_embedding_type = PositionEmbedding::rope;
+  m.untie_embeddings_and_output_weights = !r.boolean("tie_word_embeddings", false);
+  m.attention_dropout = r.probability("attention_dropout", 0);
+  m.hidden_dropout = 0;
+  if (r.find("q_lora_rank") == nullptr) {
+    r.fail("q_lora_rank", "required: queries projected without a latent (null, DeepSeek-V2-Lite) are not modelled");
+  }
+  m.q_lora_rank = r.positive("q_lora_rank");
+  m.kv_lora_rank = r.positive("kv_lora_rank");
+  m.qk_nope_head_dim = r.positive("qk_nope_head_dim");
+  m.qk_rope_head_dim = r.positive("qk_rope_head_dim");
+  m.v_head_dim = r.positive("v_head_dim");
+  // transformers v5 also writes qk_head_dim (= nope + rope) and head_dim (= qk_rope_head_dim).
+  if (auto qk = r.optional_positive("qk_head_dim"); qk && *qk != m.qk_nope_head_dim + m.qk_rope_head_dim) {
+    r.fail("qk_head_dim", fmt::format("{} differs from qk_nope_head_dim + qk_rope_head_dim = {}", *qk,
+                                      m.qk_nope_head_dim + m.qk_rope_head_dim));
+  }
+  m.num_experts = r.positive("n_routed_experts");
+  m.moe_router_topk = r.positive("num_experts_per_tok");
+  if (m.moe_router_topk > m.num_experts) {
+    r.fail("num_experts_per_tok", fmt::format("{} is more than n_routed_experts {}", m.moe_router_topk, m.num_experts));
+  }
+  m.moe_ffn_hidden_size = r.positive("moe_intermediate_size");
+  m.moe_shared_expert_intermediate_size = r.non_negative("n_shared_experts", 0) * m.moe_ffn_hidden_size;
+  m.first_k_dense_replace = r.non_negative("first_k_dense_replace", 0);
+  if (m.first_k_dense_replace > m.num_layers) {
+    r.fail("first_k_dense_replace", fmt::format("{} is more than num_hidden_layers {}", m.first_k_dense_replace,
+                                                m.num_layers));
+  }
+  if (auto freq = r.optional_positive("moe_layer_freq"); freq && *freq != 1) {
+    r.fail("moe_layer_freq", fmt::format("{} is not modelled: every layer after first_k_dense_replace is MoE", *freq));
+  }
+  // Read for their type: the MTP depth is not modelled, node-limited routing is balanced.
+  r.non_negative("num_nextn_predict_layers", 0);
+  r.non_negative("n_group", 1);
+  r.non_negative("topk_group", 1);
+}
+
 template <std::size_t N>
 bool contains(const std::array<const char*, N>& names, std::string_view name) {
   return std::find(names.begin(), names.end(), name) != names.end();
@@ -203,11 +308,6 @@ HfModel hf_model_from_json(const json& config, const std::string& error_path) {
   const auto model_type = r.string({"model_type"});
   if (!model_type) r.fail("model_type", "required; supported: " + supported);
   out.model_type = *model_type;
-  if (contains(kUnmodelledMoeTypes, out.model_type)) {
-    throw InputError(error_path, fmt::format("{} is a mixture-of-experts model whose layer pattern "
-                                             "is not modelled yet (supported: {})",
-                                             out.model_type, supported));
-  }
   if (!contains(kSupportedTypes, out.model_type)) {
     r.fail("model_type", fmt::format("'{}' is not supported; supported: {}", out.model_type, supported));
   }
@@ -217,6 +317,10 @@ HfModel hf_model_from_json(const json& config, const std::string& error_path) {
     map_gpt2(r, m);
   } else if (out.model_type == "gpt_neox") {
     map_gpt_neox(r, m);
+  } else if (out.model_type == "qwen2_moe") {
+    map_qwen2_moe(r, m);
+  } else if (out.model_type == "deepseek_v3") {
+    map_deepseek_v3(r, m);
   } else {
     map_llama_family(r, m);
   }

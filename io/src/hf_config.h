@@ -1,6 +1,6 @@
-// Imports a HuggingFace transformers config.json as a TransformerConfig: the dense decoder
-// families ptsim models (llama, mistral, qwen2, gpt2, gpt_neox), in transformers v4 and v5
-// spellings. Keys ptsim does not read are ignored (HF configs carry many irrelevant ones);
+// Imports a HuggingFace transformers config.json as a TransformerConfig: the decoder
+// families ptsim models (llama, mistral, qwen2, gpt2, gpt_neox; mixture of experts:
+// mixtral, qwen2_moe, deepseek_v3), in transformers v4 and v5 spellings. Keys ptsim does not read are ignored (HF configs carry many irrelevant ones);
 // a key it reads with a bad value is an InputError at the scenario path of the import
 // ("model.hf_config") whose reason starts with the HF key ("hidden_size: ...").
 #pragma once
@@ -24,8 +24,9 @@ struct HfModel {
   std::string dtype;
 };
 
-// Maps one parsed config.json. Mixture-of-experts types (mixtral, qwen2_moe, deepseek_v3)
-// are recognised and rejected, as is any type not in hf_supported_model_types().
+// Maps one parsed config.json. A type not in hf_supported_model_types() is rejected, as is
+// a key whose value changes the architecture in a way ptsim does not model (the error names
+// the key, e.g. deepseek_v3's moe_layer_freq other than 1).
 HfModel hf_model_from_json(const nlohmann::json& config, const std::string& error_path);
 
 // Reads `file` and maps it; a file that cannot be read or is not JSON is an InputError at

@@ -40,7 +40,12 @@ auto shape(const TransformerConfig& m) {
                     m.ffn_hidden_size, m.vocab_size, m.swiglu, m.normalization,
                     m.add_bias_linear, m.position_embedding_type,
                     m.untie_embeddings_and_output_weights, m.hidden_dropout,
-                    m.attention_dropout);
+                    m.attention_dropout, m.num_experts, m.moe_router_topk, m.expert_ffn(),
+                    m.moe_shared_expert_intermediate_size, m.moe_shared_expert_gate,
+                    m.first_k_dense_replace, m.decoder_sparse_step, m.mlp_only_layers,
+                    std::tuple(m.q_lora_rank, m.kv_lora_rank, m.qk_nope_head_dim,
+                               m.qk_rope_head_dim, m.v_head_dim, m.causal, m.norm_placement,
+                               m.output_head, m.num_token_types));
 }
 
 // The InputError that mapping `config` gives.
@@ -224,16 +229,70 @@ TEST(HfConfig, MixtralMapsToMixtureOfExperts) {
   EXPECT_EQ(m.vocab_size, preset.vocab_size);
 }
 
-TEST(HfConfigErrors, UnmodelledMixtureOfExpertsIsRejected) {
-  for (const char* type : {"qwen2_moe", "deepseek_v3"}) {
-    json config = fixture_json("mixtral-8x7b.json");
-    config["model_type"] = type;
-    const InputError e = mapping_error(config);
-    EXPECT_EQ(e.path(), kPath);
-    EXPECT_EQ(e.reason(), std::string(type) +
-                              " is a mixture-of-experts model whose layer pattern is not modelled yet "
-                              "(supported: llama, mistral, qwen2, gpt2, gpt_neox, mixtral)");
+TEST(HfConfig, Qwen2MoeEqualsThePreset) {
+  const HfModel hf = read_hf_config(fixture("qwen2-57b-a14b.json"), kPath);
+  EXPECT_EQ(shape(hf.model), shape(*strategies::find_model_preset("qwen2-57b-a14b")));
+  EXPECT_EQ(hf.dtype, "bfloat16");
+  EXPECT_TRUE(hf.model.moe_shared_expert_gate);
+  EXPECT_EQ(hf.model.layer_kind(0), strategies::LayerKind::moe);
+}
+
+TEST(HfConfig, Qwen2MoeSparseStepAndMlpOnlyLayers) {
+  json config = fixture_json("qwen2-57b-a14b.json");
+  config["decoder_sparse_step"] = 2;
+  config["mlp_only_layers"] = {3};
+  // v5 spelling of the other keys changes nothing.
+  config.erase("torch_dtype");
+  config["dtype"] = "bfloat16";
+  config["rope_parameters"] = {{"rope_theta", 1000000.0}, {"rope_type", "default"}};
+  const TransformerConfig m = hf_model_from_json(config, kPath).model;
+  using strategies::LayerKind;
+  // 1-based index a multiple of 2 -> MoE, except layer 3, listed as dense.
+  EXPECT_EQ(m.layer_kind(0), LayerKind::dense);
+  EXPECT_EQ(m.layer_kind(1), LayerKind::moe);
+  EXPECT_EQ(m.layer_kind(2), LayerKind::dense);
+  EXPECT_EQ(m.layer_kind(3), LayerKind::dense);
+  EXPECT_EQ(m.layer_kind(5), LayerKind::moe);
+  EXPECT_EQ(strategies::count_layer_kinds(m, 0, 28).moe, 13);
+  config["mlp_only_layers"] = {28};
+  EXPECT_EQ(mapping_error(config).reason(),
+            "mlp_only_layers: must hold layer indices in [0, num_hidden_layers 28), got 28");
+  config["mlp_only_layers"] = 3;
+  EXPECT_EQ(mapping_error(config).reason(), "mlp_only_layers: must be a list of layer indices, got 3");
+}
+
+TEST(HfConfig, DeepSeekV3EqualsThePresetInBothSpellings) {
+  for (const char* name : {"deepseek-v3.json", "deepseek-v3-v5.json"}) {
+    SCOPED_TRACE(name);
+    const HfModel hf = read_hf_config(fixture(name), kPath);
+    EXPECT_EQ(shape(hf.model), shape(*strategies::find_model_preset("deepseek-v3")));
+    EXPECT_EQ(hf.dtype, "bfloat16");
+    EXPECT_EQ(hf.model_type, "deepseek_v3");
   }
+}
+
+TEST(HfConfigErrors, DeepSeekV3ArchitectureItDoesNotModel) {
+  const json base = fixture_json("deepseek-v3.json");
+  auto error_with = [&](const char* key, const json& value) {
+    json config = base;
+    config[key] = value;
+    return mapping_error(config).reason();
+  };
+  EXPECT_EQ(error_with("moe_layer_freq", 2),
+            "moe_layer_freq: 2 is not modelled: every layer after first_k_dense_replace is MoE");
+  EXPECT_EQ(error_with("q_lora_rank", nullptr),
+            "q_lora_rank: required: queries projected without a latent (null, DeepSeek-V2-Lite) are not modelled");
+  EXPECT_EQ(error_with("num_key_value_heads", 16),
+            "num_key_value_heads: 16 differs from num_attention_heads 128: latent attention has a key and value "
+            "per head");
+  EXPECT_EQ(error_with("attention_bias", true), "attention_bias: true is not modelled (MLA without biases)");
+  EXPECT_EQ(error_with("qk_head_dim", 128), "qk_head_dim: 128 differs from qk_nope_head_dim + qk_rope_head_dim = 192");
+  EXPECT_EQ(error_with("first_k_dense_replace", 62), "first_k_dense_replace: 62 is more than num_hidden_layers 61");
+  EXPECT_EQ(error_with("num_experts_per_tok", 300), "num_experts_per_tok: 300 is more than n_routed_experts 256");
+  EXPECT_EQ(error_with("kv_lora_rank", "512"), "kv_lora_rank: must be a positive integer, got string \"512\"");
+  json config = base;
+  config.erase("n_routed_experts");
+  EXPECT_EQ(mapping_error(config).reason(), "n_routed_experts: required");
 }
 
 TEST(HfConfigErrors, UnknownOrMissingModelType) {
@@ -241,10 +300,11 @@ TEST(HfConfigErrors, UnknownOrMissingModelType) {
   config["model_type"] = "bert";
   EXPECT_EQ(std::string(mapping_error(config).what()),
             "model.hf_config: model_type: 'bert' is not supported; supported: llama, mistral, "
-            "qwen2, gpt2, gpt_neox, mixtral");
+            "qwen2, gpt2, gpt_neox, mixtral, qwen2_moe, deepseek_v3");
   config.erase("model_type");
   EXPECT_EQ(mapping_error(config).reason(),
-            "model_type: required; supported: llama, mistral, qwen2, gpt2, gpt_neox, mixtral");
+            "model_type: required; supported: llama, mistral, qwen2, gpt2, gpt_neox, mixtral, qwen2_moe, "
+            "deepseek_v3");
   EXPECT_EQ(mapping_error(json::array()).reason(),
             "a config.json must be a JSON object, got an array");
 }
@@ -345,9 +405,10 @@ TEST(HfConfigScenario, ImportWithOverrides) {
   EXPECT_EQ(o.model.ffn_hidden_size, 14336);
 }
 
-TEST(HfConfigScenario, EveryDenseFixtureParses) {
+TEST(HfConfigScenario, EveryFixtureParses) {
   for (const char* name : {"llama3-8b.json", "llama3.1-8b-v5.json", "mistral-7b.json",
-                           "qwen2-7b.json", "gpt2.json", "pythia-6.9b.json"}) {
+                           "qwen2-7b.json", "gpt2.json", "pythia-6.9b.json", "mixtral-8x7b.json",
+                           "qwen2-57b-a14b.json", "deepseek-v3.json", "deepseek-v3-v5.json"}) {
     SCOPED_TRACE(name);
     EXPECT_NO_THROW(parse_scenario(scenario_with({{"hf_config", fixture(name).string()}})));
   }

@@ -103,6 +103,9 @@ inline constexpr std::array kNormalizations = {strategies::Normalization::layern
                                                strategies::Normalization::rmsnorm};
 inline constexpr std::array kPositionEmbeddings = {strategies::PositionEmbedding::learned_absolute,
                                                    strategies::PositionEmbedding::rope};
+inline constexpr std::array kNormPlacements = {strategies::NormPlacement::pre,
+                                               strategies::NormPlacement::post};
+inline constexpr std::array kOutputHeads = {strategies::OutputHead::lm, strategies::OutputHead::mlm};
 inline constexpr std::array kAttentionKernels = {strategies::AttentionKernel::flash,
                                                  strategies::AttentionKernel::unfused};
 inline constexpr std::array kContextParallelComms = {strategies::ContextParallelComm::ring,
@@ -128,7 +131,8 @@ void model_fields(V& v, strategies::TransformerConfig& m) {
            PresetNaming::mark_overrides);
   v.file_import({.name = "hf_config",
                  .description = "path to a HuggingFace transformers config.json (llama, "
-                                "mistral, qwen2, gpt2, gpt_neox), relative to the scenario "
+                                "mistral, mixtral, qwen2, qwen2_moe, gpt2, gpt_neox, "
+                                "deepseek_v3), relative to the scenario "
                                 "file; used like a preset, the other fields override it; not "
                                 "with preset"},
                 ImportFn<strategies::TransformerConfig>{&import_hf_model}, m);
@@ -188,6 +192,53 @@ void model_fields(V& v, strategies::TransformerConfig& m) {
             .description = "expert capacity as a multiple of the balanced load; experts pad "
                            "to it; 0 = dropless"},
            m.moe_capacity_factor, NumberRule::non_negative, same_unit);
+  v.boolean({.name = "moe_shared_expert_gate",
+             .description = "sigmoid gate (a Linear(h, 1)) on the shared expert's output, "
+                            "as Qwen2-MoE"},
+            m.moe_shared_expert_gate);
+  v.integer({.name = "first_k_dense_replace",
+             .description = "MoE models: the first k layers are dense (ffn_hidden_size), as "
+                            "DeepSeek-V3 (3)"},
+            m.first_k_dense_replace, IntRule::non_negative);
+  v.integer({.name = "decoder_sparse_step",
+             .description = "MoE models: layer l (from 0) is MoE when l + 1 is a multiple of "
+                            "it (Qwen2-MoE); 1 = every layer"},
+            m.decoder_sparse_step, IntRule::positive);
+  v.integer({.name = "q_lora_rank",
+             .description = "multi-head latent attention: width of the query latent; needs "
+                            "kv_lora_rank"},
+            m.q_lora_rank, IntRule::non_negative);
+  v.integer({.name = "kv_lora_rank",
+             .description = "multi-head latent attention (DeepSeek-V2/V3): width of the "
+                            "shared key/value latent; 0 = ordinary attention"},
+            m.kv_lora_rank, IntRule::non_negative);
+  v.integer({.name = "qk_nope_head_dim",
+             .description = "multi-head latent attention: per-head query/key channels "
+                            "without RoPE"},
+            m.qk_nope_head_dim, IntRule::non_negative);
+  v.integer({.name = "qk_rope_head_dim",
+             .description = "multi-head latent attention: per-head query channels with RoPE "
+                            "(and the width of the one decoupled RoPE key)"},
+            m.qk_rope_head_dim, IntRule::non_negative);
+  v.integer({.name = "v_head_dim",
+             .description = "multi-head latent attention: per-head value channels"},
+            m.v_head_dim, IntRule::non_negative);
+  v.boolean({.name = "causal",
+             .description = "causal (decoder) attention; false: bidirectional encoder "
+                            "(BERT), attention kernels compute all s x s scores"},
+            m.causal);
+  v.enumeration({.name = "norm_placement",
+                 .description = "pre: norm before attention and MLP, final norm before the "
+                                "head; post: after each residual add and after the embedding "
+                                "(BERT)"},
+                m.norm_placement, kNormPlacements);
+  v.enumeration({.name = "output_head",
+                 .description = "lm: vocabulary projection; mlm: BERT's masked-LM head (dense "
+                                "h x h + GeLU + LayerNorm, then the vocabulary projection)"},
+                m.output_head, kOutputHeads);
+  v.integer({.name = "num_token_types",
+             .description = "token-type (segment) embeddings added to the input (BERT: 2)"},
+            m.num_token_types, IntRule::non_negative);
 }
 
 // `presence` is optional for a GPU's own efficiency (default: ptsim's generic values) and

@@ -306,6 +306,34 @@ class Reader {
   std::string* name_ = nullptr;
 };
 
+// Multi-head latent attention: all five widths, or none.
+void check_mla(const strategies::TransformerConfig& m) {
+  const std::pair<const char*, std::int64_t> widths[] = {{"q_lora_rank", m.q_lora_rank},
+                                                          {"qk_nope_head_dim", m.qk_nope_head_dim},
+                                                          {"qk_rope_head_dim", m.qk_rope_head_dim},
+                                                          {"v_head_dim", m.v_head_dim}};
+  for (const auto& [name, value] : widths) {
+    if (m.kv_lora_rank == 0 && value > 0) {
+      throw InputError(std::string("model.") + name,
+                       "needs model.kv_lora_rank > 0 (multi-head latent attention)");
+    }
+    if (m.kv_lora_rank > 0 && value == 0) {
+      throw InputError(std::string("model.") + name,
+                       fmt::format("must be positive with multi-head latent attention (model.kv_lora_rank {}){}",
+                                   m.kv_lora_rank,
+                                   std::string_view(name) == "q_lora_rank"
+                                       ? "; queries projected without a latent are not modelled"
+                                       : ""));
+    }
+  }
+  if (m.kv_lora_rank > 0 && m.num_query_groups != m.num_attention_heads) {
+    throw InputError("model.num_query_groups",
+                     fmt::format("{} differs from model.num_attention_heads {}: multi-head latent attention "
+                                 "has a key and value per head",
+                                 m.num_query_groups, m.num_attention_heads));
+  }
+}
+
 void check_model(strategies::TransformerConfig& m) {
   for (const auto& [name, value] : {std::pair{"hidden_dropout", m.hidden_dropout},
                                     std::pair{"attention_dropout", m.attention_dropout}}) {
@@ -322,6 +350,21 @@ void check_model(strategies::TransformerConfig& m) {
     throw InputError("model.num_attention_heads",
                      fmt::format("{} is not divisible by model.num_query_groups {}",
                                  m.num_attention_heads, m.num_query_groups));
+  }
+  check_mla(m);
+  if (m.first_k_dense_replace > m.num_layers) {
+    throw InputError("model.first_k_dense_replace",
+                     fmt::format("{} is more than model.num_layers {}", m.first_k_dense_replace, m.num_layers));
+  }
+  if (m.moe_shared_expert_gate && m.moe_shared_expert_intermediate_size == 0) {
+    throw InputError("model.moe_shared_expert_gate",
+                     "needs a shared expert (model.moe_shared_expert_intermediate_size > 0)");
+  }
+  for (std::int64_t layer : m.mlp_only_layers) {
+    if (layer < 0 || layer >= m.num_layers) {
+      throw InputError("model.mlp_only_layers",
+                       fmt::format("layer {} is not in [0, model.num_layers {})", layer, m.num_layers));
+    }
   }
 }
 

@@ -1039,3 +1039,56 @@ TEST(ScenarioParserStrategies, InterleavedUnevenPipelineFollowsMegatron) {
 
 }  // namespace
 }  // namespace ptsim::io
+
+namespace ptsim::io {
+namespace {
+
+// An inline-preset model with `fields` overriding it, on one DGX H100 node with tp 1.
+json model_scenario(json model) {
+  json doc = json::parse(R"({
+    "cluster": {"preset": "dgx-h100", "num_nodes": 1},
+    "training": {"seq_length": 1024, "global_batch_size": 8},
+    "layout": {"tp": 1, "pp": 1, "dp": 8}
+  })");
+  doc["model"] = std::move(model);
+  return doc;
+}
+
+TEST(ScenarioParser, LayerPatternMlaAndEncoderFields) {
+  const auto deepseek = parse_scenario(model_scenario({{"preset", "deepseek-v3"}, {"num_layers", 4}}));
+  EXPECT_EQ(deepseek.model.kv_lora_rank, 512);
+  EXPECT_EQ(deepseek.model.layer_kind(2), strategies::LayerKind::dense);
+  EXPECT_EQ(deepseek.model.layer_kind(3), strategies::LayerKind::moe);
+  const auto qwen = parse_scenario(model_scenario({{"preset", "qwen2-57b-a14b"}, {"decoder_sparse_step", 2}}));
+  EXPECT_EQ(qwen.model.layer_kind(0), strategies::LayerKind::dense);
+  EXPECT_EQ(qwen.model.layer_kind(1), strategies::LayerKind::moe);
+  const auto bert = parse_scenario(model_scenario({{"preset", "gpt3-175b"}, {"num_layers", 2}, {"causal", false},
+                                                   {"norm_placement", "post"}, {"output_head", "mlm"},
+                                                   {"num_token_types", 2}}));
+  EXPECT_FALSE(bert.model.causal);
+  EXPECT_EQ(bert.model.norm_placement, strategies::NormPlacement::post);
+  EXPECT_EQ(bert.model.output_head, strategies::OutputHead::mlm);
+  EXPECT_EQ(bert.model.num_token_types, 2);
+}
+
+TEST(ScenarioParserErrors, MlaAndLayerPatternFields) {
+  EXPECT_EQ(message_of(model_scenario({{"preset", "deepseek-v3"}, {"q_lora_rank", 0}})),
+            "model.q_lora_rank: must be positive with multi-head latent attention (model.kv_lora_rank 512); "
+            "queries projected without a latent are not modelled");
+  EXPECT_EQ(message_of(model_scenario({{"preset", "llama3-8b"}, {"v_head_dim", 128}})),
+            "model.v_head_dim: needs model.kv_lora_rank > 0 (multi-head latent attention)");
+  EXPECT_EQ(message_of(model_scenario({{"preset", "deepseek-v3"}, {"num_query_groups", 8}})),
+            "model.num_query_groups: 8 differs from model.num_attention_heads 128: multi-head latent attention "
+            "has a key and value per head");
+  EXPECT_EQ(message_of(model_scenario({{"preset", "deepseek-v3"}, {"num_layers", 2}})),
+            "model.first_k_dense_replace: 3 is more than model.num_layers 2");
+  EXPECT_EQ(message_of(model_scenario({{"preset", "mixtral-8x7b"}, {"moe_shared_expert_gate", true}})),
+            "model.moe_shared_expert_gate: needs a shared expert (model.moe_shared_expert_intermediate_size > 0)");
+  EXPECT_EQ(error_of(model_scenario({{"preset", "qwen2-57b-a14b"}, {"decoder_sparse_step", 0}})).path(),
+            "model.decoder_sparse_step");
+  EXPECT_EQ(error_of(model_scenario({{"preset", "bert-large"}, {"norm_placement", "middle"}})).path(),
+            "model.norm_placement");
+}
+
+}  // namespace
+}  // namespace ptsim::io

@@ -15,7 +15,8 @@ double activation_element_bytes(Dtype d) {
 
 }  // namespace
 
-double layer_activation_bytes(const TransformerConfig& m, const ShapeContext& c, Recompute recompute) {
+double layer_activation_bytes(const TransformerConfig& m, LayerKind kind, const ShapeContext& c,
+                              Recompute recompute) {
   // With context parallelism a rank keeps s/cp tokens of every sequence.
   const double s_full = static_cast<double>(c.seq_length);
   const double s = s_full / static_cast<double>(c.cp);
@@ -37,14 +38,25 @@ double layer_activation_bytes(const TransformerConfig& m, const ShapeContext& c,
   }
   // Kept by every TP rank in full unless sequence-parallel: both norms' inputs, the QKV
   // and MLP inputs, the two dropout masks.
-  const double replicated = s * b * h * (2 * e + e + e + 2 * hidden_mask);
+  double replicated = s * b * h * (2 * e + e + e + 2 * hidden_mask);
+  if (m.is_mla()) {
+    // MLA also keeps the two latents' norm inputs and the up projections' inputs (the
+    // normed latents and the decoupled RoPE key), duplicated over TP like the layer input.
+    const double latents = static_cast<double>(m.q_lora_rank + m.kv_lora_rank);
+    replicated += s * b * e * (2 * latents + static_cast<double>(m.qk_rope_head_dim));
+  }
   // Split over tp: Q, K, V, the output projection's input, the MLP activation's input and
   // output. A MoE layer instead keeps, for its share of token copies (k x tokens / tp), the
   // dispatched inputs, the experts' activation inputs and outputs, and the combined outputs,
   // plus the router's fp32 scores.
   double split = s * b * (e * (h + 2 * kv) + e * h);
+  if (m.is_mla()) {
+    // Per head: Q and K (qk_nope + qk_rope channels; the shared RoPE key is counted per head,
+    // as the attention kernel reads it), V and the attention output (v_head_dim).
+    split = s * b * e * a * static_cast<double>(2 * m.qk_head_dim() + 2 * m.value_head_dim());
+  }
   double moe = 0;
-  if (m.is_moe()) {
+  if (kind == LayerKind::moe) {
     const double copies = s * b * static_cast<double>(m.moe_router_topk) *
                           (m.moe_capacity_factor > 0 ? m.moe_capacity_factor : 1.0);
     const double ef = static_cast<double>(m.expert_ffn());
@@ -68,7 +80,7 @@ double layer_activation_bytes(const TransformerConfig& m, const ShapeContext& c,
   return (sp ? replicated / t : replicated) + split / t + scores / t + moe / t;
 }
 
-double layer_weight_grad_bytes(const TransformerConfig& m, const ShapeContext& c) {
+double layer_weight_grad_bytes(const TransformerConfig& m, LayerKind kind, const ShapeContext& c) {
   const double tokens = static_cast<double>(c.micro_batch * c.seq_length) / static_cast<double>(c.cp);
   const double h = static_cast<double>(m.hidden_size);
   const double t = static_cast<double>(c.tp);
@@ -87,7 +99,7 @@ double layer_weight_grad_bytes(const TransformerConfig& m, const ShapeContext& c
     return rows * (hidden + up + f / shards + hidden);
   };
   double elements = tokens * per_token;
-  if (m.is_moe()) {
+  if (kind == LayerKind::moe) {
     const double copies = tokens * static_cast<double>(m.moe_router_topk) *
                           (m.moe_capacity_factor > 0 ? m.moe_capacity_factor : 1.0) / t;
     const double ef = static_cast<double>(m.expert_ffn());
@@ -120,7 +132,19 @@ MemoryReport estimate_memory(const Scenario& sc) {
   // Adam: fp32 master weights (mixed precision only), first and second moments.
   const double optimizer_bytes = (mixed ? 4 : 0) + 4 + 4;
   const auto zero = sc.layout.zero_stage;
-  const double per_layer = layer_activation_bytes(m, shape, sc.layout.recompute);
+  // Activations (and zb-h1's weight-gradient inputs) of the layers [first, first + count),
+  // each by its kind.
+  auto layers_bytes = [&](std::int64_t first, std::int64_t count, bool weight_grad) {
+    const LayerKindCounts counts = count_layer_kinds(m, first, count);
+    double bytes = 0;
+    for (const LayerKind kind : {LayerKind::dense, LayerKind::moe}) {
+      if (counts.of(kind) == 0) continue;
+      const double one = weight_grad ? layer_weight_grad_bytes(m, kind, shape)
+                                     : layer_activation_bytes(m, kind, shape, sc.layout.recompute);
+      bytes += one * static_cast<double>(counts.of(kind));
+    }
+    return bytes;
+  };
   const double tokens = static_cast<double>(shape.micro_batch * shape.seq_length) / static_cast<double>(shape.cp);
   const double h = static_cast<double>(m.hidden_size);
   const bool sp = shape.sequence_parallel && sc.layout.tp > 1;
@@ -135,32 +159,56 @@ MemoryReport estimate_memory(const Scenario& sc) {
     sm.microbatches_in_flight = chunks_in_flight(sc.layout.schedule, st, p, sc.num_microbatches(), v);
     const double params = stage_parameters(sc, st);
     MemoryByKind& k = sm.bytes;
-    k.parameters = params * weight_bytes / (zero >= 3 ? dp : 1);
-    const std::int64_t layers = sc.stage_layers(st).count;
+    // ZeRO shards the non-expert parameters over the dp x cp ranks, but a rank's experts
+    // only over the dp x cp / ep ranks that hold the same experts (expert data parallelism).
+    const StageLayers own = sc.stage_layers(st);
+    const double experts = expert_parameters(m, own.first, own.count, sc.layout.ep);
+    const double expert_dp = dp / static_cast<double>(sc.layout.ep);
+    auto sharded = [&](double bytes_per_parameter, bool shard) {
+      if (!shard) return params * bytes_per_parameter;
+      return (params - experts) * bytes_per_parameter / dp + experts * bytes_per_parameter / expert_dp;
+    };
+    k.parameters = sharded(weight_bytes, zero >= 3);
+    const StageLayers stage = sc.stage_layers(st);
+    const std::int64_t layers = stage.count;
+    const double stage_layer_params = layers_parameters(m, stage.first, layers, sc.layout.tp, sc.layout.ep);
     if (zero >= 3) {
-      // FSDP gathers one layer's parameters and prefetches the next; without
-      // reshard-after-forward every layer's gathered parameters stay from its forward to
-      // its backward.
-      const double gathered_layers = sc.layout.reshard_after_forward ? 2 : static_cast<double>(layers);
-      k.parameters += gathered_layers * layer_parameters(m, sc.layout.tp, sc.layout.ep) * weight_bytes;
+      // FSDP gathers one layer's parameters and prefetches the next (the stage's largest
+      // layer counts); without reshard-after-forward every layer's gathered parameters stay
+      // from its forward to its backward.
+      double largest = 0;
+      const LayerKindCounts kinds = count_layer_kinds(m, stage.first, layers);
+      for (const LayerKind kind : {LayerKind::dense, LayerKind::moe}) {
+        if (kinds.of(kind) > 0) largest = std::max(largest, layer_parameters(m, kind, sc.layout.tp, sc.layout.ep));
+      }
+      k.parameters += (sc.layout.reshard_after_forward ? 2 * largest : stage_layer_params) * weight_bytes;
     }
     if (sc.training.precision == Dtype::fp8) {
       // Transformer Engine keeps an fp8 copy of each GEMM weight and its transpose between
       // micro-batches (1 byte each); its amax histories are a few scalars per tensor.
-      k.parameters += 2 * static_cast<double>(layers) * layer_parameters(m, sc.layout.tp, sc.layout.ep);
+      k.parameters += 2 * stage_layer_params;
     }
-    k.gradients = params * grad_bytes / (zero >= 2 ? dp : 1);
-    k.optimizer_states = params * optimizer_bytes / (zero >= 1 ? dp : 1);
+    k.gradients = sharded(grad_bytes, zero >= 2);
+    k.optimizer_states = sharded(optimizer_bytes, zero >= 1);
 
     // A unit in flight is one micro-batch through one model chunk (the whole stage when v = 1).
-    double per_microbatch = per_layer * static_cast<double>(layers / v);
+    // Interleaved chunks may differ in their layers' kinds: the largest chunk counts.
+    double per_microbatch = 0;
+    double weight_grad_per_microbatch = 0;
+    for (std::int64_t chunk = 0; chunk < v; ++chunk) {
+      const StageLayers c = sc.chunk_layers(st, chunk);
+      per_microbatch = std::max(per_microbatch, layers_bytes(c.first, c.count, false));
+      weight_grad_per_microbatch = std::max(weight_grad_per_microbatch, layers_bytes(c.first, c.count, true));
+    }
     if (st == 0 && m.hidden_dropout > 0) per_microbatch += tokens * h / (sp ? t : 1);  // embedding dropout mask
     if (st == p - 1) per_microbatch += 2 * e * tokens * h / (sp ? t : 1);              // final norm input, LM head input
+    // BERT's masked-LM transform keeps its GEMM, GeLU and LayerNorm inputs, on every TP rank.
+    if (st == p - 1 && m.output_head == OutputHead::mlm) per_microbatch += 3 * e * tokens * h;
     sm.activation_bytes_per_microbatch = per_microbatch;
     if (sc.layout.schedule == Schedule::zb_h1) {
       // Between B and W a micro-batch keeps only its weight GEMMs' inputs and output
       // gradients; the peak follows the stage's F/B/W order.
-      sm.weight_grad_bytes_per_microbatch = layer_weight_grad_bytes(m, shape) * static_cast<double>(layers);
+      sm.weight_grad_bytes_per_microbatch = weight_grad_per_microbatch;
       k.activations = peak_activation_bytes(stage_order(sc.layout.schedule, st, p, sc.num_microbatches()), per_microbatch,
                                             sm.weight_grad_bytes_per_microbatch);
     } else {

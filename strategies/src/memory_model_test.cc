@@ -31,15 +31,15 @@ TEST(ActivationMemory, KorthikantiTable2Exactly) {
     const double h = static_cast<double>(mm.h), a = static_cast<double>(mm.a);
     ShapeContext c{1, 2048, 8, costmodel::Dtype::fp16, AttentionKernel::unfused, false};
     const double sbh = s * b * h;
-    EXPECT_DOUBLE_EQ(layer_activation_bytes(m, c, Recompute::none), sbh * (10 + 24 / t + 5 * a * s / (h * t))) << mm.name;
-    EXPECT_DOUBLE_EQ(layer_activation_bytes(m, c, Recompute::selective), sbh * (10 + 24 / t)) << mm.name;
-    EXPECT_DOUBLE_EQ(layer_activation_bytes(m, c, Recompute::full), 2 * sbh) << mm.name;
+    EXPECT_DOUBLE_EQ(layer_activation_bytes(m, LayerKind::dense, c, Recompute::none), sbh * (10 + 24 / t + 5 * a * s / (h * t))) << mm.name;
+    EXPECT_DOUBLE_EQ(layer_activation_bytes(m, LayerKind::dense, c, Recompute::selective), sbh * (10 + 24 / t)) << mm.name;
+    EXPECT_DOUBLE_EQ(layer_activation_bytes(m, LayerKind::dense, c, Recompute::full), 2 * sbh) << mm.name;
     c.sequence_parallel = true;
-    EXPECT_DOUBLE_EQ(layer_activation_bytes(m, c, Recompute::none), sbh * (34 / t + 5 * a * s / (h * t))) << mm.name;
-    EXPECT_DOUBLE_EQ(layer_activation_bytes(m, c, Recompute::selective), sbh * 34 / t) << mm.name;
+    EXPECT_DOUBLE_EQ(layer_activation_bytes(m, LayerKind::dense, c, Recompute::none), sbh * (34 / t + 5 * a * s / (h * t))) << mm.name;
+    EXPECT_DOUBLE_EQ(layer_activation_bytes(m, LayerKind::dense, c, Recompute::selective), sbh * 34 / t) << mm.name;
     c.tp = 1;
     c.sequence_parallel = false;
-    EXPECT_DOUBLE_EQ(layer_activation_bytes(m, c, Recompute::none), sbh * (34 + 5 * a * s / h)) << mm.name;
+    EXPECT_DOUBLE_EQ(layer_activation_bytes(m, LayerKind::dense, c, Recompute::none), sbh * (34 + 5 * a * s / h)) << mm.name;
   }
 }
 
@@ -50,7 +50,7 @@ TEST(ActivationMemory, FlashAttentionKeepsNoScores) {
   // Llama has no attention dropout: unfused attention keeps the softmax output (a s^2 b
   // bf16 elements), flash attention only its fp32 log-sum-exp (a s b).
   const double a = 32, s = 8192;
-  EXPECT_DOUBLE_EQ(layer_activation_bytes(m, unfused, Recompute::none) - layer_activation_bytes(m, flash, Recompute::none),
+  EXPECT_DOUBLE_EQ(layer_activation_bytes(m, LayerKind::dense, unfused, Recompute::none) - layer_activation_bytes(m, LayerKind::dense, flash, Recompute::none),
                    a * s * s * 2 - 4 * a * s);
 }
 
@@ -77,7 +77,7 @@ TEST(MemoryModel, ZeroShardsStatesByDataParallelSize) {
     EXPECT_DOUBLE_EQ(z3.stages[i].bytes.optimizer_states, b.optimizer_states / 8);
     EXPECT_DOUBLE_EQ(z3.stages[i].bytes.gradients, b.gradients / 8);
     // Parameters: a 1/dp shard plus the two gathered layers FSDP keeps.
-    const double gathered = 2 * layer_parameters(s.model, 8) * 2;
+    const double gathered = 2 * layer_parameters(s.model, LayerKind::dense, 8) * 2;
     EXPECT_DOUBLE_EQ(z3.stages[i].bytes.parameters, b.parameters / 8 + gathered);
     EXPECT_DOUBLE_EQ(z3.stages[i].bytes.activations, b.activations);
   }
@@ -111,9 +111,9 @@ TEST(MemoryModel, WeightGradPassKeepsThirtyTwoSbhPerLayer) {
     ShapeContext c = shape_context(s);
     c.tp = t;
     c.sequence_parallel = false;
-    EXPECT_DOUBLE_EQ(layer_weight_grad_bytes(s.model, c), sbh * (8 + 24.0 / static_cast<double>(t))) << t;
+    EXPECT_DOUBLE_EQ(layer_weight_grad_bytes(s.model, LayerKind::dense, c), sbh * (8 + 24.0 / static_cast<double>(t))) << t;
     c.sequence_parallel = true;
-    EXPECT_DOUBLE_EQ(layer_weight_grad_bytes(s.model, c), 32 * sbh / static_cast<double>(t)) << t;
+    EXPECT_DOUBLE_EQ(layer_weight_grad_bytes(s.model, LayerKind::dense, c), 32 * sbh / static_cast<double>(t)) << t;
   }
 }
 

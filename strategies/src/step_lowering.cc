@@ -39,10 +39,19 @@ struct Ports {
   sim::LinkId nvlink_tx, nvlink_rx, net_tx, net_rx, spine_tx, spine_rx;
 };
 
+// A layer's ops, for one layer kind (dense or MoE MLP).
+struct LayerOps {
+  std::vector<TimedOp> fwd, bwd;
+  std::vector<TimedOp> recompute;    // rerun before the layer's backward (may be empty)
+  std::vector<TimedOp> weight_grad;  // zb-h1: the W pass (bwd is then the B pass)
+  CollectivePlan gather_plan;        // ZeRO 3: the layer's parameters
+  CollectivePlan reduce_plan;        // ZeRO 3 or overlap_grad_reduce: the layer's gradients
+};
+
 struct StageOps {
-  std::vector<TimedOp> layer_fwd, layer_bwd, emb_fwd, emb_bwd, head_fwd, head_bwd;
-  std::vector<TimedOp> layer_recompute;  // rerun before each layer's backward (may be empty)
-  std::vector<TimedOp> layer_weight_grad;  // zb-h1: the W pass (layer_bwd is then the B pass)
+  std::array<LayerOps, kNumLayerKinds> layer;  // by LayerKind; only the stage's kinds are filled
+  std::vector<TimedOp> emb_fwd, emb_bwd, head_fwd, head_bwd;
+  const LayerOps& of(LayerKind kind) const { return layer[static_cast<std::size_t>(kind)]; }
 };
 
 struct StageRuntime {
@@ -56,8 +65,6 @@ struct StageRuntime {
   Ports ports{};
   CollectivePlan dp_plan;          // ZeRO 0: all-reduce; ZeRO >= 1: reduce-scatter
   CollectivePlan dp_gather_plan;   // ZeRO >= 1: all-gather of the updated parameters
-  CollectivePlan layer_gather_plan;   // ZeRO 3: a layer's parameters
-  CollectivePlan layer_reduce_plan;   // ZeRO 3 or overlap_grad_reduce: a layer's gradients
   bool dp_crosses_pods = false;
   std::array<CollectivePlan, 2> send_plan;  // forward (to stage + 1), backward (to stage - 1)
   std::array<bool, 2> send_crosses_pods{};
@@ -194,17 +201,26 @@ class StepLowering {
 
     const auto& m = s_.model;
     const auto tp_shape = shape_of(grid_.tp_group(0, st));
-    rt.ops.layer_fwd = timed(layer_forward_ops(m, shape_), tp_shape, st);
-    if (s_.layout.schedule == Schedule::zb_h1) {
-      const SplitBackward split = split_weight_gradients(layer_backward_ops(m, shape_));
-      rt.ops.layer_bwd = timed(split.input_grad, tp_shape, st);
-      rt.ops.layer_weight_grad = timed(split.weight_grad, tp_shape, st);
-    } else {
-      rt.ops.layer_bwd = timed(layer_backward_ops(m, shape_), tp_shape, st);
-    }
-    if (s_.layout.recompute == Recompute::full) rt.ops.layer_recompute = rt.ops.layer_fwd;
-    if (s_.layout.recompute == Recompute::selective) {
-      rt.ops.layer_recompute = timed(attention_core_forward_ops(m, shape_), tp_shape, st);
+    // The kinds of layer this stage holds (a DeepSeek-V3 stage may hold dense and MoE layers).
+    const LayerKindCounts kinds = count_layer_kinds(m, layers.first, layers.count);
+    Time layers_fwd, layers_bwd;
+    for (const LayerKind kind : {LayerKind::dense, LayerKind::moe}) {
+      if (kinds.of(kind) == 0) continue;
+      LayerOps& lo = rt.ops.layer[static_cast<std::size_t>(kind)];
+      lo.fwd = timed(layer_forward_ops(m, kind, shape_), tp_shape, st);
+      if (s_.layout.schedule == Schedule::zb_h1) {
+        const SplitBackward split = split_weight_gradients(layer_backward_ops(m, kind, shape_));
+        lo.bwd = timed(split.input_grad, tp_shape, st);
+        lo.weight_grad = timed(split.weight_grad, tp_shape, st);
+      } else {
+        lo.bwd = timed(layer_backward_ops(m, kind, shape_), tp_shape, st);
+      }
+      if (s_.layout.recompute == Recompute::full) lo.recompute = lo.fwd;
+      if (s_.layout.recompute == Recompute::selective) {
+        lo.recompute = timed(attention_core_forward_ops(m, shape_), tp_shape, st);
+      }
+      layers_fwd += sum(lo.fwd) * kinds.of(kind);
+      layers_bwd += (sum(lo.bwd) + sum(lo.weight_grad) + sum(lo.recompute)) * kinds.of(kind);
     }
     if (is_first(st)) {
       rt.ops.emb_fwd = timed(embedding_forward_ops(m, shape_), tp_shape, st);
@@ -214,9 +230,8 @@ class StepLowering {
       rt.ops.head_fwd = timed(head_forward_ops(m, shape_), tp_shape, st);
       rt.ops.head_bwd = timed(head_backward_ops(m, shape_), tp_shape, st);
     }
-    plan.forward = sum(rt.ops.layer_fwd) * per_stage + sum(rt.ops.emb_fwd) + sum(rt.ops.head_fwd);
-    plan.backward = (sum(rt.ops.layer_bwd) + sum(rt.ops.layer_weight_grad) + sum(rt.ops.layer_recompute)) * per_stage +
-                    sum(rt.ops.emb_bwd) + sum(rt.ops.head_bwd);
+    plan.forward = layers_fwd + sum(rt.ops.emb_fwd) + sum(rt.ops.head_fwd);
+    plan.backward = layers_bwd + sum(rt.ops.emb_bwd) + sum(rt.ops.head_bwd);
     plan.parameters = stage_parameters(s_, st);
 
     // Pipeline transfers: one micro-batch's hidden activations (or their gradients).
@@ -243,9 +258,10 @@ class StepLowering {
     const auto zero = s_.layout.zero_stage;
     // ZeRO 3 and overlapped gradient reduction move each layer's gradients (and for ZeRO 3
     // its parameters) inside the blocks; the tail then handles the embedding and output layer.
-    const double layer_params = layer_parameters(m, s_.layout.tp, s_.layout.ep);
     const bool per_layer = zero >= 3 || s_.layout.overlap_grad_reduce;
-    const double tail_params = per_layer ? plan.parameters - static_cast<double>(per_stage) * layer_params : plan.parameters;
+    const double tail_params =
+        per_layer ? plan.parameters - layers_parameters(m, layers.first, per_stage, s_.layout.tp, s_.layout.ep)
+                  : plan.parameters;
     if (s_.layout.dp * s_.layout.cp > 1) {
       // Gradients are reduced over data and context parallel ranks together.
       const auto shape = shape_of(grid_.dp_cp_group(0, st));
@@ -258,12 +274,17 @@ class StepLowering {
         rt.dp_gather_plan = costmodel::plan_collective(CollectiveOp::all_gather, shape, tail_params * weight_element, s_.cluster);
         plan.dp_all_reduce = alone(rt.dp_plan, shape.crosses_pods) + alone(rt.dp_gather_plan, shape.crosses_pods);
       }
-      if (zero >= 3) {
-        rt.layer_gather_plan = costmodel::plan_collective(CollectiveOp::all_gather, shape, layer_params * weight_element, s_.cluster);
-      }
-      if (per_layer) {
-        rt.layer_reduce_plan = costmodel::plan_collective(zero >= 1 ? CollectiveOp::reduce_scatter : CollectiveOp::all_reduce,
-                                                          shape, layer_params * grad_element, s_.cluster);
+      for (const LayerKind kind : {LayerKind::dense, LayerKind::moe}) {
+        if (kinds.of(kind) == 0) continue;
+        LayerOps& lo = rt.ops.layer[static_cast<std::size_t>(kind)];
+        const double layer_params = layer_parameters(m, kind, s_.layout.tp, s_.layout.ep);
+        if (zero >= 3) {
+          lo.gather_plan = costmodel::plan_collective(CollectiveOp::all_gather, shape, layer_params * weight_element, s_.cluster);
+        }
+        if (per_layer) {
+          lo.reduce_plan = costmodel::plan_collective(zero >= 1 ? CollectiveOp::reduce_scatter : CollectiveOp::all_reduce,
+                                                      shape, layer_params * grad_element, s_.cluster);
+        }
       }
     }
     // The optimizer updates this GPU's shard: all its parameters, or 1/dp with ZeRO.
@@ -388,7 +409,8 @@ class StepLowering {
   std::optional<sim::TaskId> gather_layer(const StageRuntime& rt, std::int32_t l, std::int64_t mb,
                                           std::optional<sim::TaskId> gate) {
     if (!zero3()) return std::nullopt;
-    const auto [head, tail] = emit_collective(rt, rt.layer_gather_plan, rt.dp_stream, TaskKind::comm_dp,
+    const CollectivePlan& plan = rt.ops.of(s_.model.layer_kind(l)).gather_plan;
+    const auto [head, tail] = emit_collective(rt, plan, rt.dp_stream, TaskKind::comm_dp,
                                               {OpId::dp_all_gather, TaskKind::comm_dp, l, static_cast<std::int32_t>(mb), -1},
                                               rt.dp_crosses_pods);
     if (gate) out_.graph.add_dependency(*gate, head);
@@ -410,7 +432,7 @@ class StepLowering {
     if (!reduce_layer_now(mb, chunk) || !prev) return;
     const bool scatter = s_.layout.zero_stage >= 1;
     const auto [head, tail] = emit_collective(
-        rt, rt.layer_reduce_plan, rt.dp_stream, TaskKind::comm_dp,
+        rt, rt.ops.of(s_.model.layer_kind(l)).reduce_plan, rt.dp_stream, TaskKind::comm_dp,
         {scatter ? OpId::dp_reduce_scatter : OpId::dp_all_reduce, TaskKind::comm_dp, l, static_cast<std::int32_t>(mb), -1},
         rt.dp_crosses_pods);
     out_.graph.add_dependency(*prev, head);
@@ -439,7 +461,7 @@ class StepLowering {
       // zb-h1's W pass: the layers' weight-gradient GEMMs, then (in the step's last one)
       // each layer's gradient reduction, now that its gradients are complete.
       for (std::int32_t l = first + count - 1; l >= first; --l) {
-        chain(rt, ops.layer_weight_grad, TaskKind::weight_grad, l, mb, prev, block);
+        chain(rt, ops.of(s_.model.layer_kind(l)).weight_grad, TaskKind::weight_grad, l, mb, prev, block);
         reduce_layer_gradients(rt, l, mb, chunk, prev);
       }
       assert(prev);  // every chunk has at least one layer, every layer weight GEMMs
@@ -449,7 +471,7 @@ class StepLowering {
       chain(rt, emb_fwd, TaskKind::forward, -1, mb, prev, block);
       for (std::int32_t l = first; l < first + count; ++l) {
         const auto gathered = gather_layer(rt, l, mb, gate);
-        gate = layer_chain(rt, ops.layer_fwd, TaskKind::forward, l, mb, prev, block, gathered);
+        gate = layer_chain(rt, ops.of(s_.model.layer_kind(l)).fwd, TaskKind::forward, l, mb, prev, block, gathered);
       }
       chain(rt, head_fwd, TaskKind::forward, -1, mb, prev, block);
     } else {
@@ -457,8 +479,9 @@ class StepLowering {
       for (std::int32_t l = first + count - 1; l >= first; --l) {
         // Parameters were freed after the forward (reshard-after-forward): gather again.
         const auto gathered = s_.layout.reshard_after_forward ? gather_layer(rt, l, mb, gate) : std::nullopt;
-        auto layer_first = layer_chain(rt, ops.layer_recompute, TaskKind::recompute, l, mb, prev, block, gathered);
-        const auto bwd_first = layer_chain(rt, ops.layer_bwd, TaskKind::backward, l, mb, prev, block,
+        const LayerOps& lo = ops.of(s_.model.layer_kind(l));
+        auto layer_first = layer_chain(rt, lo.recompute, TaskKind::recompute, l, mb, prev, block, gathered);
+        const auto bwd_first = layer_chain(rt, lo.bwd, TaskKind::backward, l, mb, prev, block,
                                            layer_first ? std::nullopt : gathered);
         gate = layer_first ? layer_first : bwd_first;
         // Under zb-h1 the gradients are complete only after the W pass.

@@ -161,7 +161,7 @@ TEST(InterleavedUneven, EveryLayerRunsOncePerMicroBatchAndStagesCarryTheirShare)
   expect_breakdown_sums_to_step(out.result);
   // Memory: a chunk-micro-batch is the stage's layers / v.
   const MemoryReport mem = estimate_memory(s);
-  const double per_layer = layer_activation_bytes(s.model, shape_context(s), s.layout.recompute);
+  const double per_layer = layer_activation_bytes(s.model, LayerKind::dense, shape_context(s), s.layout.recompute);
   EXPECT_NEAR(mem.stages[1].activation_bytes_per_microbatch, 11 * per_layer, 1e-6 * per_layer);
 }
 
@@ -184,16 +184,16 @@ TEST(ZeroThree, KeepingGatheredParametersSkipsTheBackwardAllGather) {
   // Memory: every layer's gathered parameters stay resident instead of two layers'.
   Scenario sr = s;
   sr.layout.reshard_after_forward = true;
-  const double layer_bytes = layer_parameters(s.model, 1) * 2;
+  const double layer_bytes = layer_parameters(s.model, LayerKind::dense, 1) * 2;
   EXPECT_DOUBLE_EQ(estimate_memory(s).stages[0].bytes.parameters - estimate_memory(sr).stages[0].bytes.parameters,
                    (32 - 2) * layer_bytes);
 }
 
 TEST(Fp8, GemmsRunAtTheFp8PeakAndTheRestStaysSixteenBit) {
   Scenario s = testing::make_scenario("llama3-8b", "dgx-h100", 4096, 8, 1, 1, 8);
-  const auto bf16 = layer_forward_ops(s.model, shape_context(s));
+  const auto bf16 = layer_forward_ops(s.model, LayerKind::dense, shape_context(s));
   s.training.precision = costmodel::Dtype::fp8;
-  const auto fp8 = layer_forward_ops(s.model, shape_context(s));
+  const auto fp8 = layer_forward_ops(s.model, LayerKind::dense, shape_context(s));
   ASSERT_EQ(bf16.size(), fp8.size());
   for (std::size_t i = 0; i < fp8.size(); ++i) {
     const auto& w = fp8[i].work;
@@ -210,7 +210,7 @@ TEST(Fp8, GemmsRunAtTheFp8PeakAndTheRestStaysSixteenBit) {
   Scenario b = s;
   b.training.precision = costmodel::Dtype::bf16;
   const double extra = estimate_memory(s).stages[0].bytes.parameters - estimate_memory(b).stages[0].bytes.parameters;
-  EXPECT_DOUBLE_EQ(extra, 2 * 32 * layer_parameters(s.model, 1));
+  EXPECT_DOUBLE_EQ(extra, 2 * 32 * layer_parameters(s.model, LayerKind::dense, 1));
   EXPECT_DOUBLE_EQ(estimate_memory(s).stages[0].bytes.activations, estimate_memory(b).stages[0].bytes.activations);
 }
 

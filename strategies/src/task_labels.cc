@@ -56,6 +56,13 @@ std::string_view to_string(OpId op) {
     case OpId::dp_reduce_scatter: return "dp_reduce_scatter";
     case OpId::dp_all_gather: return "dp_all_gather";
     case OpId::optimizer_step: return "optimizer_step";
+    case OpId::mla_q_down: return "mla_q_down";
+    case OpId::mla_kv_down: return "mla_kv_down";
+    case OpId::mla_latent_norm: return "mla_latent_norm";
+    case OpId::mla_q_up: return "mla_q_up";
+    case OpId::mla_kv_up: return "mla_kv_up";
+    case OpId::embedding_norm: return "embedding_norm";
+    case OpId::mlm_transform: return "mlm_transform";
   }
   return "?";
 }

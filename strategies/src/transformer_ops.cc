@@ -19,6 +19,10 @@ Dtype activation_dtype(Dtype compute) { return compute == Dtype::fp8 ? Dtype::bf
 struct Dims {
   // s: the full sequence; s_local and tokens: what one context-parallel rank holds.
   double tokens, h, heads_per_rank, head_dim, kv_per_rank, q_per_rank, ffn_per_rank, up_cols, e, b, s, s_local, cp;
+  // Attention inputs per rank, in channels: queries and keys (heads x qk_head_dim), values,
+  // and the attention output (heads x value_head_dim). Without MLA: q_per_rank, kv_per_rank.
+  double qk_per_rank, k_per_rank, v_per_rank, o_per_rank;
+  bool causal;
 };
 
 Dims dims(const TransformerConfig& m, const ShapeContext& c) {
@@ -37,6 +41,18 @@ Dims dims(const TransformerConfig& m, const ShapeContext& c) {
   d.ffn_per_rank = static_cast<double>(m.ffn_hidden_size) / t;
   d.up_cols = (m.swiglu ? 2 : 1) * d.ffn_per_rank;
   d.e = costmodel::bytes_per_element(activation_dtype(c.dtype));
+  d.causal = m.causal;
+  if (m.is_mla()) {
+    d.qk_per_rank = d.heads_per_rank * static_cast<double>(m.qk_head_dim());
+    d.k_per_rank = d.qk_per_rank;
+    d.v_per_rank = d.heads_per_rank * static_cast<double>(m.value_head_dim());
+    d.o_per_rank = d.v_per_rank;
+  } else {
+    d.qk_per_rank = d.q_per_rank;
+    d.k_per_rank = d.kv_per_rank;
+    d.v_per_rank = d.kv_per_rank;
+    d.o_per_rank = d.q_per_rank;
+  }
   return d;
 }
 
@@ -88,6 +104,80 @@ void append_moe(std::vector<OpStep>& ops, const TransformerConfig& m, const Shap
                 bool forward);
 void overlap_tp_collectives(std::vector<OpStep>& ops, const ShapeContext& c);
 
+// The projections in front of the attention core, forward or backward (in backward order).
+// Ordinary attention: Megatron's fused column-parallel QKV GEMM after the input norm (its
+// input all-gathered with sequence parallelism; its input gradient all-reduced, or
+// reduce-scattered). Multi-head latent attention (Megatron-Core's MLA): the down
+// projections to the query latent and to the KV latent + decoupled RoPE key are duplicated
+// on every TP rank and run on the rank's own tokens (s/tp with sequence parallelism), the
+// two latents are RMS-normed, then (sequence parallel) the latents, not the hidden states,
+// are all-gathered; the up projections to per-head queries and keys/values are column-
+// parallel. In backward the latents' gradients are all-reduced (reduce-scattered) over TP
+// and the down projections give each rank its tokens' complete input gradient.
+void append_attention_in(std::vector<OpStep>& ops, const TransformerConfig& m, const ShapeContext& c,
+                         const Dims& d, bool forward) {
+  using costmodel::CollectiveOp;
+  const Dtype dt = c.dtype;
+  const bool sp = c.sequence_parallel && c.tp > 1;
+  const double act = d.tokens * d.h * d.e;
+  if (!m.is_mla()) {
+    if (forward) {
+      if (sp) ops.push_back(tp_collective(CollectiveOp::all_gather, act));
+      ops.push_back(gemm(OpId::qkv_proj, dt, d.tokens, d.q_per_rank + 2 * d.kv_per_rank, d.h, d.e, 1));
+    } else {
+      ops.push_back(gemm(OpId::qkv_proj, dt, d.tokens, d.q_per_rank + 2 * d.kv_per_rank, d.h, d.e, 2));
+      if (c.tp > 1) ops.push_back(tp_collective(sp ? CollectiveOp::reduce_scatter : CollectiveOp::all_reduce, act));
+    }
+    return;
+  }
+  const double local_tokens = sp ? d.tokens / static_cast<double>(c.tp) : d.tokens;
+  const double q_lora = static_cast<double>(m.q_lora_rank);
+  const double kv_lora = static_cast<double>(m.kv_lora_rank);
+  const double rope = static_cast<double>(m.qk_rope_head_dim);
+  const double kv_up_cols = d.heads_per_rank * static_cast<double>(m.qk_nope_head_dim + m.v_head_dim);
+  const double latent_bytes = d.tokens * (q_lora + kv_lora + rope) * d.e;
+  const double passes = forward ? 1 : 2;
+  OpStep q_down = gemm(OpId::mla_q_down, dt, local_tokens, q_lora, d.h, d.e, passes);
+  OpStep kv_down = gemm(OpId::mla_kv_down, dt, local_tokens, kv_lora + rope, d.h, d.e, passes);
+  const OpStep norm = memory(OpId::mla_latent_norm, dt, (forward ? 2 : 3) * local_tokens * (q_lora + kv_lora) * d.e);
+  const OpStep q_up = gemm(OpId::mla_q_up, dt, d.tokens, d.qk_per_rank, q_lora, d.e, passes);
+  const OpStep kv_up = gemm(OpId::mla_kv_up, dt, d.tokens, kv_up_cols, kv_lora, d.e, passes);
+  if (forward) {
+    // Model FLOPs: every token once, however the TP ranks duplicate the down projections.
+    q_down.model_flops = 2 * d.tokens * q_lora * d.h / static_cast<double>(c.tp);
+    kv_down.model_flops = 2 * d.tokens * (kv_lora + rope) * d.h / static_cast<double>(c.tp);
+    ops.insert(ops.end(), {q_down, kv_down, norm});
+    if (sp) ops.push_back(tp_collective(CollectiveOp::all_gather, latent_bytes));
+    ops.insert(ops.end(), {q_up, kv_up});
+    return;
+  }
+  ops.insert(ops.end(), {kv_up, q_up});
+  if (c.tp > 1) ops.push_back(tp_collective(sp ? CollectiveOp::reduce_scatter : CollectiveOp::all_reduce, latent_bytes));
+  ops.insert(ops.end(), {norm, kv_down, q_down});
+}
+
+// The dense MLP: column-parallel up (gate) GEMM, activation, row-parallel down GEMM.
+void append_dense_mlp(std::vector<OpStep>& ops, const TransformerConfig& m, const ShapeContext& c, const Dims& d,
+                      bool forward) {
+  using costmodel::CollectiveOp;
+  const Dtype dt = c.dtype;
+  const bool sp = c.sequence_parallel && c.tp > 1;
+  const double act = d.tokens * d.h * d.e;
+  if (forward) {
+    if (sp) ops.push_back(tp_collective(CollectiveOp::all_gather, act));
+    ops.push_back(gemm(OpId::mlp_up, dt, d.tokens, d.up_cols, d.h, d.e, 1));
+    ops.push_back(memory(OpId::mlp_activation, dt, (m.swiglu ? 3 : 2) * d.tokens * d.ffn_per_rank * d.e));
+    ops.push_back(gemm(OpId::mlp_down, dt, d.tokens, d.h, d.ffn_per_rank, d.e, 1));
+    if (c.tp > 1) ops.push_back(tp_collective(sp ? CollectiveOp::reduce_scatter : CollectiveOp::all_reduce, act));
+    return;
+  }
+  if (sp) ops.push_back(tp_collective(CollectiveOp::all_gather, act));
+  ops.push_back(gemm(OpId::mlp_down, dt, d.tokens, d.h, d.ffn_per_rank, d.e, 2));
+  ops.push_back(memory(OpId::mlp_activation, dt, (m.swiglu ? 5 : 3) * d.tokens * d.ffn_per_rank * d.e));
+  ops.push_back(gemm(OpId::mlp_up, dt, d.tokens, d.up_cols, d.h, d.e, 2));
+  if (c.tp > 1) ops.push_back(tp_collective(sp ? CollectiveOp::reduce_scatter : CollectiveOp::all_reduce, act));
+}
+
 // The attention core. With context parallelism (flash attention only) each rank's s/cp
 // queries meet all s keys, the causal work balanced over ranks (Megatron's 2 cp chunks):
 // ring attention runs cp kernels on the K/V chunks in turn, each overlapped with passing
@@ -98,7 +188,7 @@ void append_attention(std::vector<OpStep>& ops, const Dims& d, const ShapeContex
     append_attention_kernels(ops, d, c, forward);
     return;
   }
-  const double kv_chunk = d.b * d.s_local * 2 * d.kv_per_rank * d.e;
+  const double kv_chunk = d.b * d.s_local * (d.k_per_rank + d.v_per_rank) * d.e;
   if (c.cp_comm == ContextParallelComm::all_gather) {
     if (forward) ops.push_back(cp_comm(OpId::cp_all_gather, costmodel::CollectiveOp::all_gather, kv_chunk * d.cp, false));
     append_attention_kernels(ops, d, c, forward);
@@ -121,20 +211,24 @@ void append_attention(std::vector<OpStep>& ops, const Dims& d, const ShapeContex
 }
 
 void append_attention_kernels(std::vector<OpStep>& ops, const Dims& d, const ShapeContext& c, bool forward) {
-  // Q K^T and P V: 2 * b * s_q * s_k * (heads/tp * head_dim) FLOPs each, on the full scores.
-  const double qk_flops = 2 * d.b * d.s_local * d.s * d.q_per_rank;
+  // Q K^T and P V: 2 * b * s_q * s_k * (heads/tp * per-head width) FLOPs each, on the full
+  // scores (MLA: Q and K 192 channels per head, V 128).
+  const double qk_flops = 2 * d.b * d.s_local * d.s * d.qk_per_rank;
+  const double pv_flops = 2 * d.b * d.s_local * d.s * d.o_per_rank;
   const double scores = d.b * d.heads_per_rank * d.s_local * d.s;  // elements
-  const double qkv_bytes = d.tokens * (d.q_per_rank + 2 * d.kv_per_rank) * d.e;
-  const double out_bytes = d.tokens * d.q_per_rank * d.e;
+  const double qkv_bytes = d.tokens * (d.qk_per_rank + d.k_per_rank + d.v_per_rank) * d.e;
+  const double out_bytes = d.tokens * d.o_per_rank * d.e;
   if (c.attention == AttentionKernel::flash) {
-    // Causal FlashAttention skips the masked upper triangle: half the score tiles. Its
-    // backward recomputes the scores: 5 matmuls against the forward's 2 (2.5x).
+    // Causal FlashAttention skips the masked upper triangle: half the score tiles; a
+    // bidirectional encoder (BERT) computes them all. Its backward recomputes the scores:
+    // 5 matmuls against the forward's 2 (2.5x).
     OpStep s;
     s.op = OpId::attention;
-    const double fwd = 0.5 * 2 * qk_flops;
+    const double computed = d.causal ? 0.5 : 1.0;
+    const double fwd = computed * (qk_flops + pv_flops);
     if (forward) {
       s.work = KernelWork{OpClass::attention, activation_dtype(c.dtype), fwd, qkv_bytes + out_bytes, 1};
-      s.model_flops = 2 * qk_flops;
+      s.model_flops = qk_flops + pv_flops;
     } else {
       s.work = KernelWork{OpClass::attention, activation_dtype(c.dtype), 2.5 * fwd, 2 * (qkv_bytes + 2 * out_bytes), 1};
     }
@@ -149,10 +243,12 @@ void append_attention_kernels(std::vector<OpStep>& ops, const Dims& d, const Sha
                        passes * (qkv_bytes * 2 / 3 + scores * d.e), static_cast<int>(passes)};
   OpStep pv = qk;
   pv.op = OpId::attention_context;
+  pv.work.flops = passes * pv_flops;
+  // (Q and K vs V bytes split 2:1, as for multi-head attention.)
   pv.work.bytes = passes * (scores * d.e + qkv_bytes / 3 + out_bytes);
   if (forward) {
     qk.model_flops = qk_flops;
-    pv.model_flops = qk_flops;
+    pv.model_flops = pv_flops;
   }
   const OpStep softmax = memory(OpId::attention_softmax, c.dtype, (forward ? 2 : 3) * scores * d.e);
   const OpStep dropout = memory(OpId::attention_dropout, c.dtype, scores * (2 * d.e + 1));
@@ -197,12 +293,14 @@ void append_moe(std::vector<OpStep>& ops, const TransformerConfig& m, const Shap
   const double shared_f = static_cast<double>(m.moe_shared_expert_intermediate_size) / t;
   const double shared_up = (m.swiglu ? 2 : 1) * shared_f;
 
-  OpStep router = gemm(OpId::moe_router, dt, my_tokens, experts, d.h, d.e, passes);
+  // The router's columns: one per expert, plus Qwen2-MoE's shared-expert gate.
+  const double router_cols = experts + (m.moe_shared_expert_gate ? 1 : 0);
+  OpStep router = gemm(OpId::moe_router, dt, my_tokens, router_cols, d.h, d.e, passes);
   OpStep expert_up = gemm(OpId::moe_expert_up, dt, routed, up, d.h, d.e, passes);
   OpStep expert_down = gemm(OpId::moe_expert_down, dt, routed, d.h, f, d.e, passes);
   if (forward) {
     // Model FLOPs count the k experts a token visits (not padding), over all TP ranks' tokens.
-    router.model_flops = 2 * my_tokens * experts * d.h;
+    router.model_flops = 2 * my_tokens * router_cols * d.h;
     expert_up.model_flops = 2 * my_tokens * k * up * d.h;
     expert_down.model_flops = 2 * my_tokens * k * f * d.h;
   }
@@ -276,7 +374,7 @@ ShapeContext shape_context(const Scenario& scenario) {
                       scenario.layout.ep, scenario.layout.tp_comm_overlap};
 }
 
-std::vector<OpStep> layer_forward_ops(const TransformerConfig& m, const ShapeContext& c) {
+std::vector<OpStep> layer_forward_ops(const TransformerConfig& m, LayerKind kind, const ShapeContext& c) {
   const Dims d = dims(m, c);
   const Dtype dt = c.dtype;
   const double act = d.tokens * d.h * d.e;  // one full hidden activation
@@ -287,22 +385,19 @@ std::vector<OpStep> layer_forward_ops(const TransformerConfig& m, const ShapeCon
   const double local = sp ? act / static_cast<double>(c.tp) : act;
   using costmodel::CollectiveOp;
   std::vector<OpStep> ops;
+  // (Post-LN models run the same norms after the residual adds instead of before the
+  // blocks: the same kernels, in another order.)
   ops.push_back(memory(OpId::input_norm, dt, 2 * local));
-  if (sp) ops.push_back(tp_collective(CollectiveOp::all_gather, act));
-  ops.push_back(gemm(OpId::qkv_proj, dt, d.tokens, d.q_per_rank + 2 * d.kv_per_rank, d.h, d.e, 1));
+  append_attention_in(ops, m, c, d, true);
   append_attention(ops, d, c, true);
-  ops.push_back(gemm(OpId::out_proj, dt, d.tokens, d.h, d.q_per_rank, d.e, 1));
+  ops.push_back(gemm(OpId::out_proj, dt, d.tokens, d.h, d.o_per_rank, d.e, 1));
   if (c.tp > 1) ops.push_back(tp_collective(sp ? CollectiveOp::reduce_scatter : CollectiveOp::all_reduce, act));
   ops.push_back(memory(OpId::attn_residual, dt, 3 * local));
   ops.push_back(memory(OpId::post_attn_norm, dt, 2 * local));
-  if (m.is_moe()) {
+  if (kind == LayerKind::moe) {
     append_moe(ops, m, c, d, true);
   } else {
-    if (sp) ops.push_back(tp_collective(CollectiveOp::all_gather, act));
-    ops.push_back(gemm(OpId::mlp_up, dt, d.tokens, d.up_cols, d.h, d.e, 1));
-    ops.push_back(memory(OpId::mlp_activation, dt, (m.swiglu ? 3 : 2) * d.tokens * d.ffn_per_rank * d.e));
-    ops.push_back(gemm(OpId::mlp_down, dt, d.tokens, d.h, d.ffn_per_rank, d.e, 1));
-    if (c.tp > 1) ops.push_back(tp_collective(sp ? CollectiveOp::reduce_scatter : CollectiveOp::all_reduce, act));
+    append_dense_mlp(ops, m, c, d, true);
   }
   ops.push_back(memory(OpId::mlp_residual, dt, 3 * local));
   overlap_tp_collectives(ops, c);
@@ -315,7 +410,7 @@ std::vector<OpStep> attention_core_forward_ops(const TransformerConfig& m, const
   return ops;
 }
 
-std::vector<OpStep> layer_backward_ops(const TransformerConfig& m, const ShapeContext& c) {
+std::vector<OpStep> layer_backward_ops(const TransformerConfig& m, LayerKind kind, const ShapeContext& c) {
   const Dims d = dims(m, c);
   const Dtype dt = c.dtype;
   const double act = d.tokens * d.h * d.e;
@@ -328,22 +423,17 @@ std::vector<OpStep> layer_backward_ops(const TransformerConfig& m, const ShapeCo
   // output for the weight gradients, overlapped with the data-gradient GEMM: not modelled.)
   std::vector<OpStep> ops;
   ops.push_back(memory(OpId::mlp_residual, dt, 2 * local));
-  if (m.is_moe()) {
+  if (kind == LayerKind::moe) {
     append_moe(ops, m, c, d, false);
   } else {
-    if (sp) ops.push_back(tp_collective(CollectiveOp::all_gather, act));
-    ops.push_back(gemm(OpId::mlp_down, dt, d.tokens, d.h, d.ffn_per_rank, d.e, 2));
-    ops.push_back(memory(OpId::mlp_activation, dt, (m.swiglu ? 5 : 3) * d.tokens * d.ffn_per_rank * d.e));
-    ops.push_back(gemm(OpId::mlp_up, dt, d.tokens, d.up_cols, d.h, d.e, 2));
-    if (c.tp > 1) ops.push_back(tp_collective(sp ? CollectiveOp::reduce_scatter : CollectiveOp::all_reduce, act));
+    append_dense_mlp(ops, m, c, d, false);
   }
   ops.push_back(memory(OpId::post_attn_norm, dt, 3 * local));
   ops.push_back(memory(OpId::attn_residual, dt, 2 * local));
   if (sp) ops.push_back(tp_collective(CollectiveOp::all_gather, act));
-  ops.push_back(gemm(OpId::out_proj, dt, d.tokens, d.h, d.q_per_rank, d.e, 2));
+  ops.push_back(gemm(OpId::out_proj, dt, d.tokens, d.h, d.o_per_rank, d.e, 2));
   append_attention(ops, d, c, false);
-  ops.push_back(gemm(OpId::qkv_proj, dt, d.tokens, d.q_per_rank + 2 * d.kv_per_rank, d.h, d.e, 2));
-  if (c.tp > 1) ops.push_back(tp_collective(sp ? CollectiveOp::reduce_scatter : CollectiveOp::all_reduce, act));
+  append_attention_in(ops, m, c, d, false);
   ops.push_back(memory(OpId::input_norm, dt, 3 * local));
   overlap_tp_collectives(ops, c);
   return ops;
@@ -353,17 +443,30 @@ std::vector<OpStep> embedding_forward_ops(const TransformerConfig& m, const Shap
   const Dims d = dims(m, c);
   const double act = d.tokens * d.h * d.e;
   std::vector<OpStep> ops;
-  // Vocabulary-parallel lookup (read rows, write activations), plus learned positions.
+  // Vocabulary-parallel lookup (read rows, write activations), plus learned positions and
+  // token types.
   const bool learned = m.position_embedding_type == PositionEmbedding::learned_absolute;
-  ops.push_back(memory(OpId::embedding, c.dtype, (learned ? 3 : 2) * act));
+  const double tables = (learned ? 3 : 2) + (m.num_token_types > 0 ? 1 : 0);
+  ops.push_back(memory(OpId::embedding, c.dtype, tables * act));
   const bool sp = c.sequence_parallel && c.tp > 1;
   if (c.tp > 1) ops.push_back(tp_collective(sp ? costmodel::CollectiveOp::reduce_scatter : costmodel::CollectiveOp::all_reduce, act));
+  // Post-LN models (BERT) normalize the embedding output.
+  if (m.norm_placement == NormPlacement::post) {
+    ops.push_back(memory(OpId::embedding_norm, c.dtype, 2 * (sp ? act / static_cast<double>(c.tp) : act)));
+  }
   return ops;
 }
 
 std::vector<OpStep> embedding_backward_ops(const TransformerConfig& m, const ShapeContext& c) {
   const Dims d = dims(m, c);
-  return {memory(OpId::embedding, c.dtype, 2 * d.tokens * d.h * d.e)};
+  std::vector<OpStep> ops;
+  if (m.norm_placement == NormPlacement::post) {
+    const double act = d.tokens * d.h * d.e;
+    const bool sp = c.sequence_parallel && c.tp > 1;
+    ops.push_back(memory(OpId::embedding_norm, c.dtype, 3 * (sp ? act / static_cast<double>(c.tp) : act)));
+  }
+  ops.push_back(memory(OpId::embedding, c.dtype, 2 * d.tokens * d.h * d.e));
+  return ops;
 }
 
 std::vector<OpStep> head_forward_ops(const TransformerConfig& m, const ShapeContext& c) {
@@ -372,8 +475,16 @@ std::vector<OpStep> head_forward_ops(const TransformerConfig& m, const ShapeCont
   const double v = vocab_per_rank(m, c.tp);
   const bool sp = c.sequence_parallel && c.tp > 1;
   std::vector<OpStep> ops;
-  ops.push_back(memory(OpId::final_norm, c.dtype, 2 * (sp ? act / static_cast<double>(c.tp) : act)));
+  if (m.norm_placement == NormPlacement::pre) {
+    ops.push_back(memory(OpId::final_norm, c.dtype, 2 * (sp ? act / static_cast<double>(c.tp) : act)));
+  }
   if (sp) ops.push_back(tp_collective(costmodel::CollectiveOp::all_gather, act));
+  if (m.output_head == OutputHead::mlm) {
+    // BERT's masked-LM transform: a dense h x h layer (replicated on every TP rank, as in
+    // Megatron's BertLMHead), GeLU and LayerNorm, before the vocabulary projection.
+    ops.push_back(gemm(OpId::mlm_transform, c.dtype, d.tokens, d.h, d.h, d.e, 1));
+    ops.push_back(memory(OpId::mlm_transform, c.dtype, 4 * act));  // GeLU, then LayerNorm
+  }
   OpStep head = gemm(OpId::lm_head, c.dtype, d.tokens, v, d.h, d.e, 1);
   head.model_flops = 2 * d.tokens * static_cast<double>(m.vocab_size) * d.h / static_cast<double>(c.tp);
   ops.push_back(head);
@@ -394,8 +505,19 @@ std::vector<OpStep> head_backward_ops(const TransformerConfig& m, const ShapeCon
   ops.push_back(memory(OpId::cross_entropy, c.dtype, d.tokens * v * (d.e + 4)));
   ops.push_back(gemm(OpId::lm_head, c.dtype, d.tokens, v, d.h, d.e, 2));
   const bool sp = c.sequence_parallel && c.tp > 1;
-  if (c.tp > 1) ops.push_back(tp_collective(sp ? costmodel::CollectiveOp::reduce_scatter : costmodel::CollectiveOp::all_reduce, act));
-  ops.push_back(memory(OpId::final_norm, c.dtype, 3 * (sp ? act / static_cast<double>(c.tp) : act)));
+  if (m.output_head == OutputHead::mlm) {
+    // The transform's input gradient is complete after the vocabulary projection's
+    // reduction; its duplicated GEMM then runs on every rank.
+    if (c.tp > 1) ops.push_back(tp_all_reduce(act));
+    ops.push_back(memory(OpId::mlm_transform, c.dtype, 6 * act));
+    // Every rank now holds the full gradient: with sequence parallelism it keeps its slice.
+    ops.push_back(gemm(OpId::mlm_transform, c.dtype, d.tokens, d.h, d.h, d.e, 2));
+  } else if (c.tp > 1) {
+    ops.push_back(tp_collective(sp ? costmodel::CollectiveOp::reduce_scatter : costmodel::CollectiveOp::all_reduce, act));
+  }
+  if (m.norm_placement == NormPlacement::pre) {
+    ops.push_back(memory(OpId::final_norm, c.dtype, 3 * (sp ? act / static_cast<double>(c.tp) : act)));
+  }
   return ops;
 }
 
@@ -418,21 +540,40 @@ SplitBackward split_weight_gradients(const std::vector<OpStep>& backward) {
   return out;
 }
 
-double layer_parameters(const TransformerConfig& m, std::int64_t tp, std::int64_t ep) {
+double attention_parameters(const TransformerConfig& m, std::int64_t tp) {
   const double h = static_cast<double>(m.hidden_size);
   const double t = static_cast<double>(tp);
+  if (m.is_mla()) {
+    // Down projections and latent norms duplicated on every TP rank; up and output
+    // projections split by heads. MLA layers carry no biases (DeepSeek: attention_bias false).
+    const double heads = static_cast<double>(m.num_attention_heads) / t;
+    const double q_lora = static_cast<double>(m.q_lora_rank);
+    const double kv_lora = static_cast<double>(m.kv_lora_rank);
+    const double down = h * q_lora + h * (kv_lora + static_cast<double>(m.qk_rope_head_dim)) + q_lora + kv_lora;
+    const double up = q_lora * heads * static_cast<double>(m.qk_head_dim()) +
+                      kv_lora * heads * static_cast<double>(m.qk_nope_head_dim + m.v_head_dim);
+    return down + up + heads * static_cast<double>(m.v_head_dim) * h;
+  }
   const double qkv_cols = (h + 2 * static_cast<double>(m.kv_channels())) / t;
   double p = h * qkv_cols + (h / t) * h;
   if (m.add_bias_linear) p += qkv_cols + h;  // row-parallel biases replicated
+  return p;
+}
+
+double layer_parameters(const TransformerConfig& m, LayerKind kind, std::int64_t tp, std::int64_t ep) {
+  const double h = static_cast<double>(m.hidden_size);
+  const double t = static_cast<double>(tp);
+  double p = attention_parameters(m, tp);
   auto mlp = [&](double f, double shards) {  // an MLP of width f split `shards` ways
     const double up_cols = (m.swiglu ? 2 : 1) * f / shards;
     double q = h * up_cols + (f / shards) * h;
     if (m.add_bias_linear) q += up_cols + h;
     return q;
   };
-  if (m.is_moe()) {
+  if (kind == LayerKind::moe) {
     const double local_experts = static_cast<double>(m.num_experts) / static_cast<double>(ep);
     p += h * static_cast<double>(m.num_experts);                          // router
+    if (m.moe_shared_expert_gate) p += h;
     p += local_experts * mlp(static_cast<double>(m.expert_ffn()), 1);    // experts, not split over tp
     if (m.moe_shared_expert_intermediate_size > 0) p += mlp(static_cast<double>(m.moe_shared_expert_intermediate_size), t);
   } else {
@@ -448,6 +589,7 @@ double embedding_parameters(const TransformerConfig& m, std::int64_t seq_length,
   if (m.position_embedding_type == PositionEmbedding::learned_absolute) {
     p += static_cast<double>(seq_length) * h;
   }
+  p += static_cast<double>(m.num_token_types) * h;
   return p;
 }
 
@@ -460,15 +602,36 @@ double lm_head_parameters(const TransformerConfig& m, std::int64_t tp) {
   return vocab_per_rank(m, tp) * static_cast<double>(m.hidden_size);
 }
 
+double mlm_head_parameters(const TransformerConfig& m, std::int64_t tp) {
+  if (m.output_head != OutputHead::mlm) return 0;
+  const double h = static_cast<double>(m.hidden_size);
+  // Dense h x h (+ bias), LayerNorm, and the vocabulary projection's bias.
+  return h * h + (m.add_bias_linear ? h : 0) + 2 * h + vocab_per_rank(m, tp);
+}
+
+double layers_parameters(const TransformerConfig& m, std::int64_t first, std::int64_t count, std::int64_t tp,
+                         std::int64_t ep) {
+  const LayerKindCounts counts = count_layer_kinds(m, first, count);
+  double p = 0;
+  for (const LayerKind kind : {LayerKind::dense, LayerKind::moe}) {
+    if (counts.of(kind) > 0) p += static_cast<double>(counts.of(kind)) * layer_parameters(m, kind, tp, ep);
+  }
+  return p;
+}
+
 double stage_parameters(const Scenario& s, int stage) {
   const auto& m = s.model;
   const std::int64_t tp = s.layout.tp;
   const bool first = stage == 0;
   const bool last = stage == s.layout.pp - 1;
-  double p = static_cast<double>(s.stage_layers(stage).count) * layer_parameters(m, tp, s.layout.ep);
+  const StageLayers layers = s.stage_layers(stage);
+  double p = layers_parameters(m, layers.first, layers.count, tp, s.layout.ep);
   if (first) p += embedding_parameters(m, s.training.seq_length, tp);
+  // The extra norm: after the embedding (post-LN) or before the head (pre-LN).
+  if (first && m.norm_placement == NormPlacement::post) p += final_norm_parameters(m);
   if (last) {
-    p += final_norm_parameters(m);
+    if (m.norm_placement == NormPlacement::pre) p += final_norm_parameters(m);
+    p += mlm_head_parameters(m, tp);
     // An untied head, or the tied embedding's copy when the embedding is on another stage.
     if (m.untie_embeddings_and_output_weights || !first) p += lm_head_parameters(m, tp);
   }
@@ -476,17 +639,43 @@ double stage_parameters(const Scenario& s, int stage) {
 }
 
 double total_parameters(const TransformerConfig& m, std::int64_t seq_length) {
-  double p = static_cast<double>(m.num_layers) * layer_parameters(m, 1) +
-             embedding_parameters(m, seq_length, 1) + final_norm_parameters(m);
+  double p = layers_parameters(m, 0, m.num_layers, 1, 1) + embedding_parameters(m, seq_length, 1) +
+             final_norm_parameters(m) + mlm_head_parameters(m, 1);
   if (m.untie_embeddings_and_output_weights) p += lm_head_parameters(m, 1);
+  return p;
+}
+
+double expert_parameters(const TransformerConfig& m, std::int64_t first, std::int64_t count, std::int64_t ep) {
+  if (!m.is_moe()) return 0;
+  const double f = static_cast<double>(m.expert_ffn());
+  const double h = static_cast<double>(m.hidden_size);
+  const double expert = h * (m.swiglu ? 2 : 1) * f + f * h + (m.add_bias_linear ? (m.swiglu ? 2 : 1) * f + h : 0);
+  const double local = static_cast<double>(m.num_experts) / static_cast<double>(ep);
+  return static_cast<double>(count_layer_kinds(m, first, count).moe) * local * expert;
+}
+
+double activated_parameters(const TransformerConfig& m, std::int64_t seq_length) {
+  double p = total_parameters(m, seq_length);
+  if (m.is_moe()) {
+    const double moe_layers = static_cast<double>(count_layer_kinds(m, 0, m.num_layers).moe);
+    const double f = static_cast<double>(m.expert_ffn());
+    const double h = static_cast<double>(m.hidden_size);
+    const double expert = h * (m.swiglu ? 2 : 1) * f + f * h + (m.add_bias_linear ? (m.swiglu ? 2 : 1) * f + h : 0);
+    p -= moe_layers * static_cast<double>(m.num_experts - m.moe_router_topk) * expert;
+  }
   return p;
 }
 
 double model_forward_flops_per_sequence(const TransformerConfig& m, std::int64_t seq_length) {
   const ShapeContext c{1, seq_length, 1, Dtype::bf16, AttentionKernel::flash, false};
+  const LayerKindCounts counts = count_layer_kinds(m, 0, m.num_layers);
   double flops = 0;
-  for (const OpStep& op : layer_forward_ops(m, c)) flops += op.model_flops;
-  flops *= static_cast<double>(m.num_layers);
+  for (const LayerKind kind : {LayerKind::dense, LayerKind::moe}) {
+    if (counts.of(kind) == 0) continue;
+    double layer = 0;
+    for (const OpStep& op : layer_forward_ops(m, kind, c)) layer += op.model_flops;
+    flops += layer * static_cast<double>(counts.of(kind));
+  }
   for (const OpStep& op : head_forward_ops(m, c)) flops += op.model_flops;
   return flops;
 }

@@ -56,11 +56,11 @@ TEST(TransformerOps, ModelFlopsAreMegatronFormula) {
 TEST(TransformerOps, BackwardGemmsCostTwiceForwardAndTpShards) {
   const TransformerConfig m = *find_model_preset("gpt3-175b");
   ShapeContext c{1, 2048, 1, costmodel::Dtype::bf16, AttentionKernel::flash};
-  const double fwd1 = gemm_flops(layer_forward_ops(m, c));
-  EXPECT_DOUBLE_EQ(gemm_flops(layer_backward_ops(m, c)), 2 * fwd1);
+  const double fwd1 = gemm_flops(layer_forward_ops(m, LayerKind::dense, c));
+  EXPECT_DOUBLE_EQ(gemm_flops(layer_backward_ops(m, LayerKind::dense, c)), 2 * fwd1);
   EXPECT_DOUBLE_EQ(fwd1, 24.0 * 2048 * 12288.0 * 12288.0);  // 24 B s h^2
   c.tp = 8;
-  EXPECT_DOUBLE_EQ(gemm_flops(layer_forward_ops(m, c)), fwd1 / 8);
+  EXPECT_DOUBLE_EQ(gemm_flops(layer_forward_ops(m, LayerKind::dense, c)), fwd1 / 8);
 }
 
 TEST(TransformerOps, TensorParallelLayerHasTwoAllReducesEachWay) {
@@ -71,9 +71,9 @@ TEST(TransformerOps, TensorParallelLayerHasTwoAllReducesEachWay) {
     for (const auto& op : ops) n += op.is_tp_collective ? 1 : 0;
     return n;
   };
-  EXPECT_EQ(count(layer_forward_ops(m, c)), 2);
-  EXPECT_EQ(count(layer_backward_ops(m, c)), 2);
-  for (const auto& op : layer_forward_ops(m, c)) {
+  EXPECT_EQ(count(layer_forward_ops(m, LayerKind::dense, c)), 2);
+  EXPECT_EQ(count(layer_backward_ops(m, LayerKind::dense, c)), 2);
+  for (const auto& op : layer_forward_ops(m, LayerKind::dense, c)) {
     if (op.is_tp_collective) {
       EXPECT_DOUBLE_EQ(op.collective_bytes, 2048.0 * 12288 * 2);  // b s h, 2 bytes
     }
@@ -83,7 +83,7 @@ TEST(TransformerOps, TensorParallelLayerHasTwoAllReducesEachWay) {
 TEST(TransformerOps, GqaShrinksQkvProjection) {
   const TransformerConfig m = *find_model_preset("llama3-70b");
   const ShapeContext c{1, 8192, 1, costmodel::Dtype::bf16, AttentionKernel::flash};
-  const auto ops = layer_forward_ops(m, c);
+  const auto ops = layer_forward_ops(m, LayerKind::dense, c);
   const auto qkv = std::find_if(ops.begin(), ops.end(), [](const OpStep& o) { return o.op == OpId::qkv_proj; });
   ASSERT_NE(qkv, ops.end());
   // 64 query heads + 2 x 8 KV heads of 128 channels.

@@ -50,13 +50,16 @@ struct MemoryReport {
 // Activation bytes one transformer layer keeps for backward, per micro-batch, on one TP
 // rank. For a GPT layer (MHA, 4h GeLU MLP, dropout, unfused attention, 2-byte activations)
 // this is exactly Korthikanti et al.'s Table 2.
-double layer_activation_bytes(const TransformerConfig& model, const ShapeContext& shape, Recompute recompute);
+// `kind` picks the MLP (dense or MoE); with MLA the attention block's own tensors (docs/memory.md).
+double layer_activation_bytes(const TransformerConfig& model, LayerKind kind, const ShapeContext& shape,
+                              Recompute recompute);
 
 // Bytes one layer keeps from its B pass until its W pass under zb-h1, per micro-batch, on
 // one TP rank: the input and the output gradient of every weight GEMM (QKV, output
 // projection, MLP up and down; for MoE the router, the experts on their token copies and
-// the shared expert), sequence-sharded where sequence parallelism shards them.
-double layer_weight_grad_bytes(const TransformerConfig& model, const ShapeContext& shape);
+// the shared expert), sequence-sharded where sequence parallelism shards them. With MLA the
+// attention GEMMs are counted as an ordinary QKV projection of the same heads (approximate).
+double layer_weight_grad_bytes(const TransformerConfig& model, LayerKind kind, const ShapeContext& shape);
 
 // Micro-batches whose activations stage `stage` holds at its peak.
 std::int64_t microbatches_in_flight(Schedule schedule, int stage, int num_stages, std::int64_t num_microbatches);

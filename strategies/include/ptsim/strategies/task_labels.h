@@ -60,6 +60,13 @@ enum class OpId : std::uint16_t {
   dp_reduce_scatter,  // ZeRO: gradients
   dp_all_gather,      // ZeRO: parameters
   optimizer_step,
+  mla_q_down,         // MLA: hidden -> query latent (q_lora_rank)
+  mla_kv_down,        // MLA: hidden -> KV latent (kv_lora_rank) + decoupled RoPE key
+  mla_latent_norm,    // MLA: RMSNorm of the two latents
+  mla_q_up,           // MLA: query latent -> per-head queries (nope + rope)
+  mla_kv_up,          // MLA: KV latent -> per-head keys (nope) and values
+  embedding_norm,     // post-LN models (BERT): LayerNorm after the embedding
+  mlm_transform,      // BERT masked-LM head: dense h x h + GeLU + LayerNorm
 };
 
 struct TaskLabel {

@@ -51,8 +51,9 @@ struct ShapeContext {
 
 ShapeContext shape_context(const Scenario& scenario);
 
-std::vector<OpStep> layer_forward_ops(const TransformerConfig& model, const ShapeContext& shape);
-std::vector<OpStep> layer_backward_ops(const TransformerConfig& model, const ShapeContext& shape);
+// One layer of the given kind (model.layer_kind(l) for layer l).
+std::vector<OpStep> layer_forward_ops(const TransformerConfig& model, LayerKind kind, const ShapeContext& shape);
+std::vector<OpStep> layer_backward_ops(const TransformerConfig& model, LayerKind kind, const ShapeContext& shape);
 // The attention core's forward kernels alone: what selective recompute reruns.
 std::vector<OpStep> attention_core_forward_ops(const TransformerConfig& model, const ShapeContext& shape);
 std::vector<OpStep> embedding_forward_ops(const TransformerConfig& model, const ShapeContext& shape);
@@ -75,7 +76,14 @@ SplitBackward split_weight_gradients(const std::vector<OpStep>& backward);
 // copy of the tied embedding when the embedding lives on another stage).
 // With MoE, `ep` sets how many experts are local (num_experts / ep); experts are not split
 // over tp (expert tensor parallelism 1).
-double layer_parameters(const TransformerConfig& model, std::int64_t tp, std::int64_t ep = 1);
+double layer_parameters(const TransformerConfig& model, LayerKind kind, std::int64_t tp, std::int64_t ep = 1);
+// A layer's attention block alone (MLA: down projections and latent norms duplicated per rank).
+double attention_parameters(const TransformerConfig& model, std::int64_t tp);
+// The layers [first, first + count), each by its kind.
+double layers_parameters(const TransformerConfig& model, std::int64_t first, std::int64_t count, std::int64_t tp,
+                         std::int64_t ep);
+// BERT's masked-LM head beside the (tied) vocabulary projection; 0 for an LM head.
+double mlm_head_parameters(const TransformerConfig& model, std::int64_t tp);
 double embedding_parameters(const TransformerConfig& model, std::int64_t seq_length, std::int64_t tp);
 double final_norm_parameters(const TransformerConfig& model);
 double lm_head_parameters(const TransformerConfig& model, std::int64_t tp);
@@ -85,6 +93,11 @@ double stage_parameters(const Scenario& scenario, int stage);
 
 // Whole-model parameter count, each tensor once (tied embeddings counted once).
 double total_parameters(const TransformerConfig& model, std::int64_t seq_length);
+// The routed experts' parameters one GPU holds in the layers [first, first + count), with
+// num_experts / ep experts per MoE layer (the shared expert and router excluded).
+double expert_parameters(const TransformerConfig& model, std::int64_t first, std::int64_t count, std::int64_t ep);
+// Parameters one token passes through: the total less the experts it is not routed to.
+double activated_parameters(const TransformerConfig& model, std::int64_t seq_length);
 
 // Forward model FLOPs of one sequence through the whole model (all TP ranks together).
 double model_forward_flops_per_sequence(const TransformerConfig& model, std::int64_t seq_length);
