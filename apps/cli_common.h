@@ -17,6 +17,7 @@ constexpr int kExitOk = 0;
 constexpr int kExitInternal = 1;
 constexpr int kExitBadInput = 2;
 constexpr int kExitDoesNotFit = 3;
+constexpr int kExitAccuracyLost = 4;  // ptsim validate --check: a set's error exceeds its guard
 
 // A registered subcommand: the CLI11 node (set when the user named it) and what runs it.
 struct Command {

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <set>
@@ -9,6 +10,8 @@
 
 #include "ptsim/io/input_error.h"
 #include "ptsim/io/scenario_parser.h"
+#include "ptsim/costmodel/profile.h"
+#include "ptsim/strategies/step_metrics.h"
 
 namespace ptsim::io {
 namespace {
@@ -33,6 +36,34 @@ std::string text(const json& j, const std::string& key, const std::string& path)
   return v.get<std::string>();
 }
 
+strategies::ValidationQuantity quantity_of(const json& j, const std::string& key, const std::string& path) {
+  const std::string name = text(j, key, path);
+  const auto q = strategies::parse_validation_quantity(name);
+  if (!q) {
+    throw InputError(path.empty() ? key : path + "." + key,
+                     "unknown quantity '" + name +
+                         "'; known: tflops_per_gpu_eq3, iteration_time_s, model_tflops_per_gpu, layer_forward_ms, "
+                         "layer_backward_ms");
+  }
+  return *q;
+}
+
+double fraction(const json& j, const std::string& key, const std::string& path) {
+  auto it = j.find(key);
+  if (it == j.end()) return 0;
+  if (!it->is_number() || !(it->get<double>() > 0) || !(it->get<double>() < 10)) {
+    throw InputError(path + "." + key, "must be a positive fraction (0.08 = 8%)");
+  }
+  return it->get<double>();
+}
+
+strategies::ValidationBounds bounds(const json& j, const std::string& path) {
+  if (!j.is_object()) throw InputError(path, "must be an object");
+  only_keys(j, {"mean_absolute_error", "max_absolute_error", "speedup_error"}, path);
+  return {fraction(j, "mean_absolute_error", path), fraction(j, "max_absolute_error", path),
+          fraction(j, "speedup_error", path)};
+}
+
 }  // namespace
 
 ValidationSetInput parse_validation_set_file(const std::filesystem::path& file) {
@@ -46,27 +77,34 @@ ValidationSetInput parse_validation_set_file(const std::filesystem::path& file) 
   }
   try {
     if (!doc.is_object()) throw InputError("", "a validation set must be a JSON object");
-    only_keys(doc, {"set", "title", "quantity", "quantity_text", "rows"}, "");
+    only_keys(doc, {"set", "title", "quantity", "quantity_text", "targets", "rows"}, "");
     ValidationSetInput set;
     set.set = text(doc, "set", "");
     set.title = text(doc, "title", "");
     set.quantity_text = text(doc, "quantity_text", "");
-    const std::string quantity = text(doc, "quantity", "");
-    const auto q = strategies::parse_validation_quantity(quantity);
-    if (!q) {
-      throw InputError("quantity", "unknown quantity '" + quantity +
-                                       "'; known: tflops_per_gpu_eq3, iteration_time_s, model_tflops_per_gpu");
+    set.quantity = quantity_of(doc, "quantity", "");
+    if (auto t = doc.find("targets"); t != doc.end()) {
+      if (!t->is_object()) throw InputError("targets", "must be an object");
+      only_keys(*t, {"target", "guard", "note"}, "targets");
+      if (auto b = t->find("target"); b != t->end()) set.targets.target = bounds(*b, "targets.target");
+      if (auto b = t->find("guard"); b != t->end()) set.targets.guard = bounds(*b, "targets.guard");
     }
-    set.quantity = *q;
     const json& rows = member(doc, "rows", "");
     if (!rows.is_array() || rows.empty()) throw InputError("rows", "must be a non-empty array");
     for (std::size_t i = 0; i < rows.size(); ++i) {
       const std::string path = fmt::format("rows[{}]", i);
       const json& r = rows[i];
       if (!r.is_object()) throw InputError(path, "must be an object");
-      only_keys(r, {"name", "source", "measured", "assumptions", "scenario"}, path);
+      only_keys(r, {"name", "source", "measured", "quantity", "speedup_over", "assumptions", "scenario"}, path);
       ValidationRowInput row;
       row.name = text(r, "name", path);
+      row.quantity = r.contains("quantity") ? quantity_of(r, "quantity", path) : set.quantity;
+      if (r.contains("speedup_over")) {
+        row.speedup_over = text(r, "speedup_over", path);
+        const bool known = std::any_of(set.rows.begin(), set.rows.end(),
+                                       [&](const ValidationRowInput& o) { return o.name == row.speedup_over; });
+        if (!known) throw InputError(path + ".speedup_over", "no earlier row named '" + row.speedup_over + "'");
+      }
       row.source = text(r, "source", path);
       const json& measured = member(r, "measured", path);
       if (!measured.is_number() || !(measured.get<double>() > 0) || !std::isfinite(measured.get<double>())) {
@@ -93,9 +131,54 @@ ValidationSetInput parse_validation_set_file(const std::filesystem::path& file) 
   }
 }
 
+ValidationSetResult run_validation_set(
+    const ValidationSetInput& input, const std::vector<std::shared_ptr<const costmodel::HardwareProfile>>& profiles) {
+  ValidationSetResult result;
+  result.input = &input;
+  for (const auto& row : input.rows) {
+    strategies::Scenario scenario = row.scenario;
+    const std::string gpu = scenario.cluster.gpu.name.substr(0, scenario.cluster.gpu.name.find(" (modified)"));
+    for (const auto& p : profiles) {
+      if (p->gpu == gpu) scenario.cluster.gpu.profile = p;
+    }
+    const auto step = strategies::simulate_step(scenario);
+    const double predicted = strategies::predicted_quantity(row.quantity, scenario, step.result);
+    result.rows.push_back({row.name, predicted, row.measured, (predicted - row.measured) / row.measured});
+  }
+  result.summary = strategies::summarize(result.rows);
+  for (const auto& row : input.rows) {
+    if (!row.speedup_over.empty()) strategies::add_speedup(result.summary, result.rows, row.name, row.speedup_over);
+  }
+  return result;
+}
+
 namespace {
 
 std::string pct(double fraction) { return fmt::format("{:+.1f}%", 100 * fraction); }
+
+std::string bounds_text(const strategies::ValidationBounds& b) {
+  std::string out;
+  auto add = [&](const char* what, double v, const char* unit) {
+    if (v > 0) out += fmt::format("{}{} {:.1f}{}", out.empty() ? "" : ", ", what, 100 * v, unit);
+  };
+  add("mean <=", b.mean_absolute_error, "%");
+  add("every row <=", b.max_absolute_error, "%");
+  add("speed-ups within", b.speedup_error, " points");
+  return out;
+}
+
+// "target (mean <= 8.0%, every row <= 15.0%): not met (mean absolute error 13.3% > 8.0%)"
+std::string target_status(const ValidationSetResult& set) {
+  const auto& t = set.input->targets.target;
+  const std::string b = bounds_text(t);
+  if (b.empty()) return "";
+  const auto missed = strategies::exceeded_bounds(set.summary, t);
+  std::string out = "target (" + b + "): ";
+  if (missed.empty()) return out + "met";
+  out += "not met (";
+  for (std::size_t i = 0; i < missed.size(); ++i) out += (i ? "; " : "") + missed[i];
+  return out + ")";
+}
 
 }  // namespace
 
@@ -107,8 +190,14 @@ std::string validation_table(const std::vector<ValidationSetResult>& sets) {
     for (const auto& row : set.rows) {
       out += fmt::format("  {:<22}{:>12.2f}{:>12.2f}{:>10}\n", row.name, row.predicted, row.measured, pct(row.error));
     }
-    out += fmt::format("  mean absolute error {:.1f}%, worst {} ({})\n\n", 100 * set.summary.mean_absolute_error,
+    for (const auto& sp : set.summary.speedups) {
+      out += fmt::format("  speed-up of {} over {}: predicted {:.1f}%, measured {:.1f}%\n", sp.row, sp.baseline,
+                         100 * sp.predicted, 100 * sp.measured);
+    }
+    out += fmt::format("  mean absolute error {:.1f}%, worst {} ({})\n", 100 * set.summary.mean_absolute_error,
                        set.summary.worst_row, pct(set.summary.worst_error));
+    if (const std::string t = target_status(set); !t.empty()) out += "  " + t + "\n";
+    out += "\n";
   }
   return out;
 }
@@ -132,6 +221,16 @@ nlohmann::json validation_json(const std::vector<ValidationSetResult>& sets) {
                    {"worst_row", set.summary.worst_row},
                    {"worst_error", set.summary.worst_error},
                    {"rows", rows}});
+    if (!set.summary.speedups.empty()) {
+      json speedups = json::array();
+      for (const auto& sp : set.summary.speedups) {
+        speedups.push_back({{"row", sp.row}, {"baseline", sp.baseline}, {"predicted", sp.predicted},
+                            {"measured", sp.measured}});
+      }
+      out.back()["speedups"] = speedups;
+      out.back()["worst_speedup_error"] = set.summary.worst_speedup_error;
+    }
+    if (const std::string t = target_status(set); !t.empty()) out.back()["target"] = t;
   }
   return out;
 }
@@ -145,9 +244,17 @@ std::string validation_markdown(const std::vector<ValidationSetResult>& sets, co
     out += fmt::format("## {}\n\nQuantity: {}. Mean absolute error **{:.1f}%**, worst row {} ({}).\n\n", set.input->title,
                        set.input->quantity_text, 100 * set.summary.mean_absolute_error, set.summary.worst_row,
                        pct(set.summary.worst_error));
+    if (const std::string t = target_status(set); !t.empty()) out += "Issue 7 " + t + ".\n\n";
     out += "| row | predicted | measured | error |\n|---|---|---|---|\n";
     for (const auto& row : set.rows) {
       out += fmt::format("| {} | {:.2f} | {:.2f} | {} |\n", row.name, row.predicted, row.measured, pct(row.error));
+    }
+    if (!set.summary.speedups.empty()) {
+      out += "\n| speed-up | predicted | measured | difference |\n|---|---|---|---|\n";
+      for (const auto& sp : set.summary.speedups) {
+        out += fmt::format("| {} over {} | {:.1f}% | {:.1f}% | {:+.1f} points |\n", sp.row, sp.baseline,
+                           100 * sp.predicted, 100 * sp.measured, 100 * (sp.predicted - sp.measured));
+      }
     }
     std::set<std::string> assumptions;
     for (const auto& row : set.input->rows) assumptions.insert(row.assumptions.begin(), row.assumptions.end());

@@ -232,6 +232,11 @@ class StepLowering {
     }
     plan.forward = layers_fwd + sum(rt.ops.emb_fwd) + sum(rt.ops.head_fwd);
     plan.backward = layers_bwd + sum(rt.ops.emb_bwd) + sum(rt.ops.head_bwd);
+    // One layer of this stage: the mean over its layers (of one kind unless the model mixes them).
+    if (per_stage > 0) {
+      plan.layer_forward = Time::from_seconds(layers_fwd.seconds() / static_cast<double>(per_stage));
+      plan.layer_backward = Time::from_seconds(layers_bwd.seconds() / static_cast<double>(per_stage));
+    }
     plan.parameters = stage_parameters(s_, st);
 
     // Pipeline transfers: one micro-batch's hidden activations (or their gradients).

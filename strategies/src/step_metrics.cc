@@ -173,6 +173,8 @@ StepResult compute_step_result(const Scenario& s, const LoweredStep& lowered, co
     st.parameters = plan.parameters;
     st.forward_s = plan.forward.seconds();
     st.backward_s = plan.backward.seconds();
+    st.layer_forward_s = plan.layer_forward.seconds();
+    st.layer_backward_s = plan.layer_backward.seconds();
     st.breakdown = per_process[plan.process];
     const double busy = st.breakdown.compute_s + st.breakdown.recompute_s + st.breakdown.optimizer_s;
     if (busy > busiest) {

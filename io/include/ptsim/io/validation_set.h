@@ -5,6 +5,7 @@
 #pragma once
 
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,10 @@ struct ValidationRowInput {
   std::string source;
   std::vector<std::string> assumptions;
   double measured = 0;
+  // The row's quantity: the set's unless the row names its own (forward and backward
+  // times of one setting in one set).
+  strategies::ValidationQuantity quantity = strategies::ValidationQuantity::iteration_time_s;
+  std::string speedup_over;  // a row of the same set this one is a speed-up over ("" = none)
   strategies::Scenario scenario;
 };
 
@@ -28,6 +33,7 @@ struct ValidationSetInput {
   std::string title;
   std::string quantity_text;
   strategies::ValidationQuantity quantity = strategies::ValidationQuantity::iteration_time_s;
+  strategies::ValidationTargets targets;
   std::vector<ValidationRowInput> rows;
 };
 
@@ -39,6 +45,12 @@ struct ValidationSetResult {
   std::vector<strategies::ValidationRowResult> rows;
   strategies::ValidationSummary summary;
 };
+
+// Runs every row of `input` (one simulated step each) and summarises the errors. A row
+// whose GPU one of `profiles` was measured on uses that profile.
+ValidationSetResult run_validation_set(
+    const ValidationSetInput& input,
+    const std::vector<std::shared_ptr<const costmodel::HardwareProfile>>& profiles = {});
 
 std::string validation_table(const std::vector<ValidationSetResult>& sets);
 nlohmann::json validation_json(const std::vector<ValidationSetResult>& sets);

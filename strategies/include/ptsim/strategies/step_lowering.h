@@ -25,6 +25,8 @@ struct StagePlan {
   double parameters = 0;        // held by one GPU of this stage
   sim::Time forward;            // one micro-batch block, kernels + TP collectives
   sim::Time backward;           // one micro-batch block, including recompute (zb-h1: B + W)
+  sim::Time layer_forward;      // one transformer layer of that block (mean over the stage's layers)
+  sim::Time layer_backward;     // one layer's backward, including its recompute (and zb-h1's W)
   sim::Time send_forward;       // activation transfer to the next stage (0 on the last)
   sim::Time send_backward;      // gradient transfer to the previous stage (0 on the first)
   sim::Time dp_all_reduce;      // gradient all-reduce (0 when dp == 1)

@@ -38,6 +38,8 @@ struct StageResult {
   double parameters = 0;          // parameters held by one GPU of this stage
   double forward_s = 0;           // one micro-batch, kernels and TP communication
   double backward_s = 0;          // one micro-batch, including recompute
+  double layer_forward_s = 0;     // one transformer layer of forward_s (kernels + TP communication)
+  double layer_backward_s = 0;    // one transformer layer of backward_s (including its recompute)
   Breakdown breakdown;
 };
 
