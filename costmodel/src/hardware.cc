@@ -20,7 +20,8 @@ GpuSpec a100_sxm_80gb() {
   g.hbm_bandwidth_bytes_per_s = gb_per_s(2039);
   g.hbm_capacity_bytes = gib(80);
   g.nvlink_bandwidth_bytes_per_s = gb_per_s(300);
-  g.efficiency.gemm_flops_fraction = 0.80;         // cuBLASLt fp16 8192^3: 253.7 TFLOP/s
+  g.num_sms = 108;                                 // A100 whitepaper
+  g.efficiency.gemm_flops_fraction = 0.81;         // cuBLASLt fp16 8192^3: 253.7 TFLOP/s (waves fill 99.8%)
   g.efficiency.attention_flops_fraction = 0.55;    // FlashAttention-2 fwd: 179.5 TFLOP/s
   g.efficiency.memory_bandwidth_fraction = 0.83;   // STREAM triad 1.70 TB/s
   g.efficiency.nvlink_bandwidth_fraction = 0.773;  // 8-GPU all-reduce busbw ~232 GB/s
@@ -43,7 +44,10 @@ GpuSpec h100_sxm_80gb() {
   g.hbm_bandwidth_bytes_per_s = gb_per_s(3350);
   g.hbm_capacity_bytes = gib(80);
   g.nvlink_bandwidth_bytes_per_s = gb_per_s(450);
-  g.efficiency.gemm_flops_fraction = 0.70;         // cuBLASLt fp8 8192^3: 1290 of 1979
+  g.num_sms = 132;                                 // H100 SXM5 whitepaper
+  // No BF16 size sweep in the data: FP8 16384^3 1377 of 1979 (0.70); BF16 best-shape
+  // maximum (MAMF) 792 of 989 (0.80) bounds it from above (docs/cost-model.md).
+  g.efficiency.gemm_flops_fraction = 0.70;
   g.efficiency.attention_flops_fraction = 0.33;    // FlashAttention-2 fwd: 327.9 TFLOP/s
   g.efficiency.memory_bandwidth_fraction = 0.88;   // STREAM triad 2.97 TB/s
   g.efficiency.nvlink_bandwidth_fraction = 0.82;   // ring busbw ~370 of 450 GB/s
@@ -81,6 +85,7 @@ GpuSpec gb200() {
   g.hbm_bandwidth_bytes_per_s = tb_per_s(8);
   g.hbm_capacity_bytes = gb(186);
   g.nvlink_bandwidth_bytes_per_s = gb_per_s(900);
+  g.num_sms = 148;  // B200: 148 SMs over two dies (secondary sources, uncertain)
   return g;
 }
 

@@ -89,10 +89,10 @@ double profiled_kernel_time_s(const KernelWork& work, const GpuSpec& gpu, const 
   if (work.op_class == OpClass::gemm) {
     if (const GemmTable* t = profile.gemm_table(work.dtype)) {
       base.efficiency.gemm_flops_fraction = t->fitted_efficiency;
-      if (work.gemm_m > 0 && work.gemm_n > 0 && work.gemm_k > 0) {
+      if (work.shape.m > 0 && work.shape.n > 0 && work.shape.k > 0) {
         // Pass 1: forward m x n x k; pass 2: data gradient m x k x n; pass 3: weight
         // gradient k x n x m (a backward of passes = 2 runs passes 2 and 3).
-        const double m = work.gemm_m, n = work.gemm_n, k = work.gemm_k;
+        const double m = work.shape.m, n = work.shape.n, k = work.shape.k;
         const double shapes[3][3] = {{m, n, k}, {m, k, n}, {k, n, m}};
         const int first = work.launches >= 2 ? 1 : 0;
         const int last = work.launches >= 2 ? 2 : 0;

@@ -38,12 +38,12 @@ TEST(Profile, GemmOutsideTheGridUsesTheRooflineWithTheFittedEfficiency) {
   p.gemm.push_back(power_law_table());
   const double m = 65536, n = 4096, k = 4096;
   KernelWork w{OpClass::gemm, Dtype::bf16, 2 * m * n * k, gemm_bytes(m, n, k, 2), 1};
-  w.gemm_m = m;
-  w.gemm_n = n;
-  w.gemm_k = k;
+  w.shape.m = m;
+  w.shape.n = n;
+  w.shape.k = k;
   EXPECT_DOUBLE_EQ(profiled_kernel_time_s(w, gpu, p), 2 * m * n * k / (312e12 * 0.5));
   // Inside the grid: the table, forward only.
-  w.gemm_m = 4096;
+  w.shape.m = 4096;
   EXPECT_NEAR(profiled_kernel_time_s(w, gpu, p), 1e-15 * 4096.0 * 4096 * 4096, 1e-15);
   // Backward (two passes): data gradient m x k x n plus weight gradient k x n x m.
   w.launches = 2;

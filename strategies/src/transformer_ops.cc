@@ -60,10 +60,8 @@ OpStep gemm(OpId op, Dtype dt, double m, double n, double k, double e, double pa
   OpStep s;
   s.op = op;
   s.work = KernelWork{OpClass::gemm, dt, passes * 2 * m * n * k,
-                      passes * costmodel::gemm_bytes(m, n, k, e), static_cast<int>(passes)};
-  s.work.gemm_m = m;
-  s.work.gemm_n = n;
-  s.work.gemm_k = k;
+                      passes * costmodel::gemm_bytes(m, n, k, e), static_cast<int>(passes),
+                      costmodel::GemmShape{m, n, k, 1, passes == 2}};
   if (passes == 1) s.model_flops = 2 * m * n * k;
   return s;
 }

@@ -9,6 +9,10 @@ namespace ptsim::costmodel {
 struct Efficiency {
   // Dense matrix multiplies (cuBLAS GEMMs of transformer shapes), fraction of peak FLOP/s.
   double gemm_flops_fraction = 0.80;
+  // Output tile of one thread block of those GEMMs (tile and wave quantization, with the
+  // GPU's SM count); see docs/cost-model.md.
+  double gemm_tile_m = 128;
+  double gemm_tile_n = 128;
   // Attention core: fused (flash) kernels or the batched GEMMs of unfused attention.
   double attention_flops_fraction = 0.55;
   // Memory-bound kernels (norms, activations, softmax, optimizer), fraction of HBM peak.

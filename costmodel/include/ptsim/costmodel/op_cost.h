@@ -1,7 +1,10 @@
 // Time of one GPU kernel under cost model v1: a roofline with achievable rather than peak
 // rates, plus a fixed launch gap:
-//   t = max(flops / (peak(dtype) * flops_fraction(class)), bytes / (hbm * memory_fraction))
+//   t = max(flops / (peak(dtype) * flops_fraction(class) * waves), bytes / (hbm * memory_fraction))
 //       + launches * kernel_launch_overhead
+// where `waves` (GEMMs with known shape only, else 1) is the share of the SMs' tile slots a
+// GEMM fills: its output padded to whole tiles, the tiles run in whole waves of one tile
+// per SM (tile and wave quantization; docs/cost-model.md).
 // Durations are returned in seconds; the simulator converts them to integer time once.
 #pragma once
 
@@ -12,19 +15,31 @@ namespace ptsim::costmodel {
 
 enum class OpClass { gemm, attention, memory };
 
+// The shape of a GEMM C[m,n] = A[m,k] * B[k,n] (`batch` independent ones). A backward
+// GEMM pair is the data gradient (output m x k) and the weight gradient (output k x n).
+struct GemmShape {
+  double m = 0, n = 0, k = 0;  // 0: shape unknown, no quantization
+  double batch = 1;
+  bool backward = false;
+};
+
 struct KernelWork {
   OpClass op_class = OpClass::memory;
   Dtype dtype = Dtype::bf16;
   double flops = 0;  // floating-point operations executed
   double bytes = 0;  // bytes read from and written to HBM
   int launches = 1;  // kernels this work is split into; each pays the launch gap
-  // A GEMM's forward shape C[m,n] = A[m,k] B[k,n] (0: not a GEMM or unknown); a measured
-  // profile looks GEMMs up by shape (profile.h).
-  double gemm_m = 0, gemm_n = 0, gemm_k = 0;
+  // GEMMs: the forward shape, for tile and wave quantization and for a measured profile's
+  // lookup by shape (profile.h); m = 0: not a GEMM or unknown.
+  GemmShape shape{};
 };
 
 // With gpu.profile set, the measured profile is consulted first (profiled_kernel_time_s).
 double kernel_time_s(const KernelWork& work, const GpuSpec& gpu);
+
+// Fraction of the GPU's tile slots a GEMM's output tiles fill (1 when the GPU has no SM
+// count or the shape is unknown): m*n*batch / (waves * SMs * tile_m * tile_n).
+double gemm_wave_efficiency(const GemmShape& shape, const GpuSpec& gpu);
 
 // Bytes a GEMM C[m,n] = A[m,k] * B[k,n] moves when each operand is read once.
 constexpr double gemm_bytes(double m, double n, double k, double element_bytes) {
