@@ -686,11 +686,17 @@ double attention_forward_flops_per_sequence(const TransformerConfig& m, std::int
 }
 
 double optimizer_bytes_per_parameter(costmodel::Dtype precision) {
-  // fp32 gradient read (4), fp32 master weight, first and second moment read + written
-  // (3 x 8); mixed precision also writes the low-precision model copy.
-  const double base = 4 + 3 * 8;
-  const bool mixed = precision != Dtype::fp32 && precision != Dtype::tf32;
-  return mixed ? base + costmodel::bytes_per_element(precision) : base;
+  // Megatron's optimizer step, pass by pass over fp32 main gradients and master weights:
+  // gradient-norm reduction reads the gradient (4); fused Adam reads gradient, weight and
+  // both moments and writes weight and moments (28); the gradient buffer is zeroed for the
+  // next step (4). Mixed precision also copies the master weights into the low-precision
+  // model (read 4, write e), and fp16 first unscales the gradients and checks them for
+  // inf/NaN (read 4, write 4).
+  const double base = 4 + 28 + 4;
+  if (precision == Dtype::fp32 || precision == Dtype::tf32) return base;
+  const double copy_back = 4 + costmodel::bytes_per_element(activation_dtype(precision));
+  const double unscale = precision == Dtype::fp16 ? 8 : 0;
+  return base + copy_back + unscale;
 }
 
 }  // namespace ptsim::strategies

@@ -91,8 +91,10 @@ TEST(TransformerOps, GqaShrinksQkvProjection) {
 }
 
 TEST(TransformerOps, OptimizerBytesPerParameter) {
-  EXPECT_DOUBLE_EQ(optimizer_bytes_per_parameter(costmodel::Dtype::bf16), 30);
-  EXPECT_DOUBLE_EQ(optimizer_bytes_per_parameter(costmodel::Dtype::fp32), 28);
+  EXPECT_DOUBLE_EQ(optimizer_bytes_per_parameter(costmodel::Dtype::bf16), 42);
+  EXPECT_DOUBLE_EQ(optimizer_bytes_per_parameter(costmodel::Dtype::fp16), 50);
+  EXPECT_DOUBLE_EQ(optimizer_bytes_per_parameter(costmodel::Dtype::fp8), 42);
+  EXPECT_DOUBLE_EQ(optimizer_bytes_per_parameter(costmodel::Dtype::fp32), 36);
 }
 
 }  // namespace
