@@ -235,7 +235,7 @@ namespace {
 TEST(CliValidate, RunsEverySetAndReportsTheError) {
   const CommandResult r = run_ptsim("validate --json --dir '" + std::string(PTSIM_SOURCE_DIR) + "/scenarios/validation'");
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  for (const char* set : {"\"sc21_table1\"", "\"korthikanti_table5\"", "\"megatron_core_h100\""}) {
+  for (const char* set : {"\"sc21_table1\"", "\"korthikanti_table5\"", "\"korthikanti_table4\"", "\"megatron_core_h100\""}) {
     EXPECT_NE(r.out.find(set), std::string::npos) << set;
   }
   EXPECT_NE(r.out.find("\"mean_absolute_error\""), std::string::npos);
@@ -351,6 +351,38 @@ TEST(CliProfile, ValidateReportsBothWithAndWithoutTheProfile) {
   const auto bad = run_ptsim("validate --dir '" + dir.string() + "' --profile /nonexistent.json");
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.err.find("--profile: /nonexistent.json: cannot open file"), std::string::npos) << bad.err;
+// A one-set folder: Table 4's first two rows with the given targets block.
+fs::path table4_subset(const std::string& targets) {
+  const fs::path dir = temp_dir() / "sets";
+  fs::create_directories(dir);
+  std::string text = slurp(fs::path(PTSIM_SOURCE_DIR) / "scenarios/validation/korthikanti_table4.json");
+  const auto from = text.find("\"targets\"");
+  const auto to = text.find("\"rows\"");
+  text = text.substr(0, from) + "\"targets\": " + targets + ",\n " + text.substr(to);
+  std::ofstream(dir / "t4.json") << text;
+  return dir;
+}
+
+TEST(CliValidate, CheckFailsWhenASetLosesItsGuard) {
+  const fs::path ok = table4_subset(R"({"target": {"max_absolute_error": 0.5}, "guard": {"max_absolute_error": 0.5}})");
+  const CommandResult pass = run_ptsim("validate --check --dir '" + ok.string() + "'");
+  EXPECT_EQ(pass.exit_code, 0) << pass.err;
+  EXPECT_NE(pass.out.find("target (every row <= 50.0%): met"), std::string::npos) << pass.out;
+  EXPECT_NE(pass.out.find("Baseline no recompute forward"), std::string::npos);
+
+  const fs::path tight = table4_subset(R"({"target": {"mean_absolute_error": 1e-6}, "guard": {"mean_absolute_error": 1e-6}})");
+  const CommandResult fail = run_ptsim("validate --check --dir '" + tight.string() + "'");
+  EXPECT_EQ(fail.exit_code, 4);
+  EXPECT_NE(fail.err.find("korthikanti_table4: mean absolute error"), std::string::npos) << fail.err;
+  EXPECT_NE(fail.out.find("not met"), std::string::npos);
+  // Without --check the same set only reports.
+  EXPECT_EQ(run_ptsim("validate --dir '" + tight.string() + "'").exit_code, 0);
+
+  const fs::path bad = table4_subset(R"({"guard": {"mean_absolute_error": -1}})");
+  const CommandResult refused = run_ptsim("validate --dir '" + bad.string() + "'");
+  EXPECT_EQ(refused.exit_code, 2);
+  EXPECT_NE(refused.err.find("targets.guard.mean_absolute_error: must be a positive fraction"), std::string::npos)
+      << refused.err;
 }
 
 }  // namespace

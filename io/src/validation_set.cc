@@ -186,9 +186,12 @@ std::string validation_table(const std::vector<ValidationSetResult>& sets) {
   std::string out;
   for (const auto& set : sets) {
     out += fmt::format("{} ({})\n", set.input->title, set.input->quantity_text);
-    out += fmt::format("  {:<22}{:>12}{:>12}{:>10}\n", "row", "predicted", "measured", "error");
+    std::size_t width = 22;
+    for (const auto& row : set.rows) width = std::max(width, row.name.size() + 2);
+    out += fmt::format("  {:<{}}{:>12}{:>12}{:>10}\n", "row", width, "predicted", "measured", "error");
     for (const auto& row : set.rows) {
-      out += fmt::format("  {:<22}{:>12.2f}{:>12.2f}{:>10}\n", row.name, row.predicted, row.measured, pct(row.error));
+      out += fmt::format("  {:<{}}{:>12.2f}{:>12.2f}{:>10}\n", row.name, width, row.predicted, row.measured,
+                         pct(row.error));
     }
     for (const auto& sp : set.summary.speedups) {
       out += fmt::format("  speed-up of {} over {}: predicted {:.1f}%, measured {:.1f}%\n", sp.row, sp.baseline,
