@@ -317,6 +317,10 @@ void gpu_fields(V& v, costmodel::GpuSpec& g) {
             .description = "NVLink bandwidth per GPU per direction, all links together",
             .presence = required_without_preset, .unit = "GB/s"},
            g.nvlink_bandwidth_bytes_per_s, NumberRule::positive, gb_per_s);
+  v.integer({.name = "num_sms",
+             .description = "streaming multiprocessors, for GEMM tile and wave quantization; "
+                            "0 = not modelled"},
+            g.num_sms, IntRule::non_negative);
   v.object({.name = "efficiency",
             .description = "achievable fractions and latencies; default: the preset's, or "
                            "ptsim's generic defaults"},

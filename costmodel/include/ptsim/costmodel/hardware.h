@@ -5,6 +5,7 @@
 #pragma once
 
 #include <array>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -44,7 +45,7 @@ struct GpuSpec {
   double hbm_capacity_bytes = 0;
   // NVLink bandwidth per GPU per direction (all links together).
   double nvlink_bandwidth_bytes_per_s = 0;
-  int num_sms = 0;  // streaming multiprocessors (GEMM wave quantization); 0 = not modelled
+  std::int64_t num_sms = 0;  // streaming multiprocessors (GEMM wave quantization); 0 = not modelled
   Efficiency efficiency;
   NcclTuning nccl;
   // A measured profile (cluster.profile) the cost model consults before the roofline and
