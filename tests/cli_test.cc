@@ -351,6 +351,8 @@ TEST(CliProfile, ValidateReportsBothWithAndWithoutTheProfile) {
   const auto bad = run_ptsim("validate --dir '" + dir.string() + "' --profile /nonexistent.json");
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.err.find("--profile: /nonexistent.json: cannot open file"), std::string::npos) << bad.err;
+}
+
 // A one-set folder: Table 4's first two rows with the given targets block.
 fs::path table4_subset(const std::string& targets) {
   const fs::path dir = temp_dir() / "sets";

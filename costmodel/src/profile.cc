@@ -89,6 +89,9 @@ double profiled_kernel_time_s(const KernelWork& work, const GpuSpec& gpu, const 
   if (work.op_class == OpClass::gemm) {
     if (const GemmTable* t = profile.gemm_table(work.dtype)) {
       base.efficiency.gemm_flops_fraction = t->fitted_efficiency;
+      // The fitted fraction is measured over real shapes, quantization included: the
+      // roofline fallback must not apply the wave model on top of it.
+      base.num_sms = 0;
       if (work.shape.m > 0 && work.shape.n > 0 && work.shape.k > 0) {
         // Pass 1: forward m x n x k; pass 2: data gradient m x k x n; pass 3: weight
         // gradient k x n x m (a backward of passes = 2 runs passes 2 and 3).
