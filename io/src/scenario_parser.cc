@@ -19,6 +19,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "input_file.h"
 #include "scenario_fields.h"
 #include "scenario_text.h"
 
@@ -635,6 +636,19 @@ strategies::Scenario parse_scenario(const json& doc, const std::filesystem::path
   return parse_scenario_in(doc, base_dir);
 }
 
+static json parse_scenario_json(std::string_view text, const std::string& source) {
+  try {
+    return json::parse(text, DuplicateKeyCheck{});
+  } catch (const json::exception& e) {  // parse_error, or out_of_range for a number beyond double
+    throw InputError(source, invalid_json_reason(text, e));
+  }
+}
+
+strategies::Scenario parse_scenario_text(std::string_view text, const std::string& source,
+                                         const std::filesystem::path& base_dir) {
+  return parse_scenario_in(parse_scenario_json(text, source), base_dir);
+}
+
 json read_scenario_document(const std::filesystem::path& file) {
   std::error_code ec;
   if (std::filesystem::is_directory(file, ec)) {
@@ -642,16 +656,10 @@ json read_scenario_document(const std::filesystem::path& file) {
   }
   std::ifstream in(file, std::ios::binary);
   if (!in) throw InputError(file.string(), "cannot open file");
-  const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  const std::optional<std::string> text = read_at_most(in);
   if (in.bad()) throw InputError(file.string(), "cannot read file");
-
-  try {
-    return json::parse(text, DuplicateKeyCheck{});
-  } catch (const json::parse_error& e) {
-    const LineColumn at = line_column(text, e.byte);
-    throw InputError(file.string(), fmt::format("invalid JSON at line {}, column {}: {}",
-                                                at.line, at.column, parse_error_detail(e)));
-  }
+  if (!text) throw InputError(file.string(), too_large_reason());
+  return parse_scenario_json(*text, file.string());
 }
 
 strategies::Scenario parse_scenario_file(const std::filesystem::path& file) {
