@@ -3,6 +3,7 @@
 #include "ptsim/io/calibration_json.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -176,7 +177,11 @@ class Reader {
       throw InputError(path_of(f), fmt::format("must be {}, got {}", number_rule_text(rule),
                                                describe_json(*j)));
     }
-    member = to_si(j->get<double>());
+    const double value = to_si(j->get<double>());
+    if (!std::isfinite(value)) {
+      throw InputError(path_of(f), fmt::format("{} is too large (beyond the range of a double in SI units)", j->dump()));
+    }
+    member = value;
   }
 
   void boolean(const Field& f, bool& member) {
@@ -513,6 +518,16 @@ void check_layout(strategies::Layout& l, const strategies::TransformerConfig& m,
     throw InputError("training.global_batch_size",
                      fmt::format("{} is not divisible by dp ({}) x micro_batch_size ({}) = {}",
                                  t.global_batch_size, l.dp, l.micro_batch_size, per_step));
+  }
+  // Every (micro-batch, layer) pair of the pipeline becomes a few dozen simulated tasks;
+  // beyond kMaxLayerPasses a step would take minutes and gigabytes to simulate.
+  const std::int64_t microbatches_per_pipeline = t.global_batch_size / per_step;
+  if (microbatches_per_pipeline > kMaxLayerPasses / m.num_layers) {
+    throw InputError("training.global_batch_size",
+                     fmt::format("{} micro-batches x model.num_layers {} = {} layer passes per step, more than the "
+                                 "{} ptsim simulates; raise layout.micro_batch_size or layout.dp",
+                                 microbatches_per_pipeline, m.num_layers, microbatches_per_pipeline * m.num_layers,
+                                 kMaxLayerPasses));
   }
   if (l.virtual_stages > 1) {
     if (l.schedule != strategies::Schedule::one_f_one_b) {
