@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include <functional>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,12 @@ void add_collective_command(CLI::App& app, CommandList& commands);
 void add_validate_command(CLI::App& app, CommandList& commands);
 void add_sweep_command(CLI::App& app, CommandList& commands);
 void add_info_commands(CLI::App& app, CommandList& commands);  // schema, presets
+
+// Runs a command and maps what escapes it to an exit code, printing one line to `err`:
+// io::InputError and sim::TimeOverflow (an absurd input: a step longer than the clock's 292
+// years) -> kExitBadInput ("ptsim: error: ..."), any other exception ->
+// kExitInternal ("ptsim: internal error: ..."); otherwise the command's own code.
+int run_command(const std::function<int()>& command, std::ostream& err);
 
 // Reads a scenario file; field errors name the file too ("x.json: layout.tp: ...").
 strategies::Scenario load_scenario(const std::string& file);

@@ -4,12 +4,10 @@
 // unwritable output), 3 the layout does not fit in memory (still simulated and reported).
 #include <CLI/CLI.hpp>
 
-#include <exception>
 #include <iostream>
 #include <string>
 
 #include "cli_common.h"
-#include "ptsim/io/input_error.h"
 
 int main(int argc, char** argv) {
   using namespace ptsim::apps;
@@ -37,16 +35,8 @@ int main(int argc, char** argv) {
     return kExitBadInput;
   }
 
-  try {
-    for (const auto& command : commands) {
-      if (*command.app) return command.run();
-    }
-  } catch (const ptsim::io::InputError& e) {
-    std::cerr << "ptsim: error: " << e.what() << "\n";
-    return kExitBadInput;
-  } catch (const std::exception& e) {
-    std::cerr << "ptsim: internal error: " << e.what() << "\n";
-    return kExitInternal;
+  for (const auto& command : commands) {
+    if (*command.app) return run_command(command.run, std::cerr);
   }
   return kExitInternal;
 }

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages ptsim builds with, and only the ones that are missing.
 # Called by `make run` and `make test`; safe to run again. Needs root or sudo for apt-get.
+#   scripts/install-deps.sh          what the build and the test suite need
+#   scripts/install-deps.sh --fuzz   also clang and libFuzzer, for scripts/fuzz.sh only
 set -euo pipefail
 
 packages=(
@@ -14,6 +16,12 @@ packages=(
   libbenchmark-dev    # bench/: Google Benchmark
   python3-matplotlib  # plots/: pictures from ptsim's outputs (run with /usr/bin/python3)
 )
+if [ "${1:-}" = "--fuzz" ]; then
+  packages+=(
+    clang-14            # scripts/fuzz.sh: the fuzz targets need clang's -fsanitize=fuzzer
+    libclang-rt-14-dev  # scripts/fuzz.sh: libFuzzer and clang's ASan/UBSan runtimes
+  )
+fi
 
 missing=()
 for p in "${packages[@]}"; do

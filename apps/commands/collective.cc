@@ -1,6 +1,7 @@
 // `ptsim collective`: modelled collective times in nccl-tests' columns.
 #include <algorithm>
 #include <iostream>
+#include <limits>
 #include <memory>
 #include <string>
 
@@ -28,7 +29,12 @@ int run_collective(const CollectiveOptions& opt) {
     for (const auto& n : costmodel::node_preset_names()) known += (known.empty() ? "" : ", ") + n;
     throw io::InputError("--cluster", "unknown node preset '" + opt.cluster + "'; known: " + known);
   }
-  if (opt.nodes < 1) throw io::InputError("--nodes", "must be at least 1");
+  // Keeps nodes x GPUs per node (an int) within 2^31 - 1.
+  const int max_nodes = std::numeric_limits<int>::max() / cluster->gpus_per_node;
+  if (opt.nodes < 1 || opt.nodes > max_nodes) {
+    throw io::InputError("--nodes", "must be between 1 and " + std::to_string(max_nodes) + ", got " +
+                                        std::to_string(opt.nodes));
+  }
   cluster->num_nodes = opt.nodes;
   const int gpus = opt.gpus == 0 ? cluster->num_gpus() : opt.gpus;
   if (gpus < 1 || gpus > cluster->num_gpus()) {

@@ -5,11 +5,15 @@
 #include <fstream>
 #include <iterator>
 #include <memory>
+#include <optional>
 #include <set>
+#include <string>
+#include <utility>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "input_file.h"
 #include "scenario_text.h"
 
 namespace ptsim::io {
@@ -139,9 +143,8 @@ class Obj {
 json parse_document(std::string_view text, const std::string& file) {
   try {
     return json::parse(text);
-  } catch (const json::parse_error& e) {
-    const LineColumn lc = line_column(text, e.byte);
-    throw InputError(file, fmt::format("invalid JSON at line {}, column {}: {}", lc.line, lc.column, parse_error_detail(e)));
+  } catch (const json::exception& e) {  // parse_error, or out_of_range for a number beyond double
+    throw InputError(file, invalid_json_reason(text, e));
   }
 }
 
@@ -150,7 +153,10 @@ std::string read_text(const std::filesystem::path& file) {
   if (std::filesystem::is_directory(file, ec)) throw InputError(file.string(), "is a directory, not a file");
   std::ifstream in(file, std::ios::binary);
   if (!in) throw InputError(file.string(), "cannot open file");
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  std::optional<std::string> text = read_at_most(in);
+  if (in.bad()) throw InputError(file.string(), "cannot read file");
+  if (!text) throw InputError(file.string(), too_large_reason());
+  return std::move(*text);
 }
 
 void check_format(const Obj& o, std::string_view expected) {

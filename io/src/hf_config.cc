@@ -15,6 +15,7 @@
 #include <fmt/ranges.h>
 
 #include "ptsim/io/input_error.h"
+#include "input_file.h"
 #include "scenario_fields.h"
 #include "scenario_text.h"
 
@@ -346,16 +347,18 @@ HfModel read_hf_config(const std::filesystem::path& file, const std::string& err
   }
   std::ifstream in(file, std::ios::binary);
   if (!in) throw InputError(error_path, fmt::format("cannot open file {}", file.string()));
-  const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  const std::optional<std::string> text = read_at_most(in);
   if (in.bad()) throw InputError(error_path, fmt::format("cannot read file {}", file.string()));
+  if (!text) throw InputError(error_path, fmt::format("{} {}", file.string(), too_large_reason()));
+  return hf_model_from_text(*text, file.string(), error_path);
+}
+
+HfModel hf_model_from_text(std::string_view text, const std::string& file_name, const std::string& error_path) {
   json config;
   try {
     config = json::parse(text);
-  } catch (const json::parse_error& e) {
-    const LineColumn at = line_column(text, e.byte);
-    throw InputError(error_path, fmt::format("invalid JSON in {} at line {}, column {}: {}",
-                                             file.string(), at.line, at.column,
-                                             parse_error_detail(e)));
+  } catch (const json::exception& e) {
+    throw InputError(error_path, invalid_json_reason(text, e, file_name));
   }
   return hf_model_from_json(config, error_path);
 }

@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -32,6 +33,9 @@ HfModel hf_model_from_json(const nlohmann::json& config, const std::string& erro
 // Reads `file` and maps it; a file that cannot be read or is not JSON is an InputError at
 // error_path whose reason names the file.
 HfModel read_hf_config(const std::filesystem::path& file, const std::string& error_path);
+
+// As read_hf_config, from the text of the file named file_name (errors name it).
+HfModel hf_model_from_text(std::string_view text, const std::string& file_name, const std::string& error_path);
 
 // read_hf_config(file, error_path).model: the reader scenario_fields.h declares for
 // model.hf_config.

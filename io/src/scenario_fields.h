@@ -54,6 +54,11 @@ enum class NumberRule { positive, non_negative, fraction };  // fraction: in (0,
 // Every integer is at most this, so products of a few of them cannot overflow int64.
 inline constexpr std::int64_t kMaxInteger = std::numeric_limits<std::int32_t>::max();
 
+// At most this many micro-batches x layers per step (a cross-field rule): each is a few
+// dozen simulated tasks, so the largest accepted step stays within a minute and a few GiB.
+// GPT-3 175B on 1,024 A100s (scenarios/) is 192 x 96 = 18,432.
+inline constexpr std::int64_t kMaxLayerPasses = std::int64_t{1} << 20;
+
 // Reads a file named by a scenario field into a value of T; errors are InputErrors at
 // error_path. A relative path is resolved against the scenario file's directory first.
 template <class T>

@@ -3,6 +3,7 @@
 #include "ptsim/io/calibration_json.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -19,6 +20,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "input_file.h"
 #include "scenario_fields.h"
 #include "scenario_text.h"
 
@@ -175,7 +177,11 @@ class Reader {
       throw InputError(path_of(f), fmt::format("must be {}, got {}", number_rule_text(rule),
                                                describe_json(*j)));
     }
-    member = to_si(j->get<double>());
+    const double value = to_si(j->get<double>());
+    if (!std::isfinite(value)) {
+      throw InputError(path_of(f), fmt::format("{} is too large (beyond the range of a double in SI units)", j->dump()));
+    }
+    member = value;
   }
 
   void boolean(const Field& f, bool& member) {
@@ -513,6 +519,16 @@ void check_layout(strategies::Layout& l, const strategies::TransformerConfig& m,
                      fmt::format("{} is not divisible by dp ({}) x micro_batch_size ({}) = {}",
                                  t.global_batch_size, l.dp, l.micro_batch_size, per_step));
   }
+  // Every (micro-batch, layer) pair of the pipeline becomes a few dozen simulated tasks;
+  // beyond kMaxLayerPasses a step would take minutes and gigabytes to simulate.
+  const std::int64_t microbatches_per_pipeline = t.global_batch_size / per_step;
+  if (microbatches_per_pipeline > kMaxLayerPasses / m.num_layers) {
+    throw InputError("training.global_batch_size",
+                     fmt::format("{} micro-batches x model.num_layers {} = {} layer passes per step, more than the "
+                                 "{} ptsim simulates; raise layout.micro_batch_size or layout.dp",
+                                 microbatches_per_pipeline, m.num_layers, microbatches_per_pipeline * m.num_layers,
+                                 kMaxLayerPasses));
+  }
   if (l.virtual_stages > 1) {
     if (l.schedule != strategies::Schedule::one_f_one_b) {
       throw InputError("layout.virtual_stages", fmt::format("{} needs layout.schedule 1f1b (interleaved)", l.virtual_stages));
@@ -635,6 +651,19 @@ strategies::Scenario parse_scenario(const json& doc, const std::filesystem::path
   return parse_scenario_in(doc, base_dir);
 }
 
+static json parse_scenario_json(std::string_view text, const std::string& source) {
+  try {
+    return json::parse(text, DuplicateKeyCheck{});
+  } catch (const json::exception& e) {  // parse_error, or out_of_range for a number beyond double
+    throw InputError(source, invalid_json_reason(text, e));
+  }
+}
+
+strategies::Scenario parse_scenario_text(std::string_view text, const std::string& source,
+                                         const std::filesystem::path& base_dir) {
+  return parse_scenario_in(parse_scenario_json(text, source), base_dir);
+}
+
 json read_scenario_document(const std::filesystem::path& file) {
   std::error_code ec;
   if (std::filesystem::is_directory(file, ec)) {
@@ -642,16 +671,10 @@ json read_scenario_document(const std::filesystem::path& file) {
   }
   std::ifstream in(file, std::ios::binary);
   if (!in) throw InputError(file.string(), "cannot open file");
-  const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  const std::optional<std::string> text = read_at_most(in);
   if (in.bad()) throw InputError(file.string(), "cannot read file");
-
-  try {
-    return json::parse(text, DuplicateKeyCheck{});
-  } catch (const json::parse_error& e) {
-    const LineColumn at = line_column(text, e.byte);
-    throw InputError(file.string(), fmt::format("invalid JSON at line {}, column {}: {}",
-                                                at.line, at.column, parse_error_detail(e)));
-  }
+  if (!text) throw InputError(file.string(), too_large_reason());
+  return parse_scenario_json(*text, file.string());
 }
 
 strategies::Scenario parse_scenario_file(const std::filesystem::path& file) {

@@ -79,7 +79,16 @@ LineColumn line_column(std::string_view text, std::size_t byte_position) {
   return at;
 }
 
-std::string parse_error_detail(const nlohmann::json::parse_error& e) {
+std::string invalid_json_reason(std::string_view text, const nlohmann::json::exception& e, std::string_view where) {
+  const std::string in = where.empty() ? "" : " in " + std::string(where);
+  if (const auto* parse = dynamic_cast<const nlohmann::json::parse_error*>(&e)) {
+    const LineColumn at = line_column(text, parse->byte);
+    return fmt::format("invalid JSON{} at line {}, column {}: {}", in, at.line, at.column, parse_error_detail(*parse));
+  }
+  return fmt::format("invalid JSON{}: {}", in, parse_error_detail(e));
+}
+
+std::string parse_error_detail(const nlohmann::json::exception& e) {
   std::string_view what = e.what();
   if (auto bracket = what.find("] "); bracket != std::string_view::npos) {
     what.remove_prefix(bracket + 2);

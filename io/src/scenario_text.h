@@ -34,6 +34,12 @@ LineColumn line_column(std::string_view text, std::size_t byte_position);
 
 // nlohmann's parse error message without its "[json.exception.parse_error.101] parse error
 // at line 1, column 2: " prefix (callers give the line and column themselves).
-std::string parse_error_detail(const nlohmann::json::parse_error& e);
+std::string parse_error_detail(const nlohmann::json::exception& e);
+
+// Why json::parse refused `text`: "invalid JSON[ in WHERE] at line L, column C: ..." for a
+// syntax error, "invalid JSON[ in WHERE]: number overflow parsing '1e999'" for a number
+// beyond double (nlohmann throws out_of_range for those, not parse_error). Every reader
+// catches nlohmann::json::exception around json::parse and throws this as an InputError.
+std::string invalid_json_reason(std::string_view text, const nlohmann::json::exception& e, std::string_view where = {});
 
 }  // namespace ptsim::io

@@ -5,6 +5,9 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <optional>
+#include <string_view>
+#include <system_error>
 #include <set>
 #include <sstream>
 
@@ -12,6 +15,8 @@
 #include "ptsim/io/scenario_parser.h"
 #include "ptsim/costmodel/profile.h"
 #include "ptsim/strategies/step_metrics.h"
+#include "input_file.h"
+#include "scenario_text.h"
 
 namespace ptsim::io {
 namespace {
@@ -67,13 +72,22 @@ strategies::ValidationBounds bounds(const json& j, const std::string& path) {
 }  // namespace
 
 ValidationSetInput parse_validation_set_file(const std::filesystem::path& file) {
-  std::ifstream in(file);
+  std::error_code ec;
+  if (std::filesystem::is_directory(file, ec)) throw InputError(file.string(), "is a directory, not a validation set");
+  std::ifstream in(file, std::ios::binary);
   if (!in) throw InputError(file.string(), "cannot open file");
+  const std::optional<std::string> text = read_at_most(in);
+  if (in.bad()) throw InputError(file.string(), "cannot read file");
+  if (!text) throw InputError(file.string(), too_large_reason());
+  return parse_validation_set_text(*text, file.string());
+}
+
+ValidationSetInput parse_validation_set_text(std::string_view document, const std::string& source) {
   json doc;
   try {
-    doc = json::parse(in);
-  } catch (const json::parse_error& e) {
-    throw InputError(file.string(), std::string("invalid JSON: ") + e.what());
+    doc = json::parse(document);
+  } catch (const json::exception& e) {
+    throw InputError(source, invalid_json_reason(document, e));
   }
   try {
     if (!doc.is_object()) throw InputError("", "a validation set must be a JSON object");
@@ -127,7 +141,7 @@ ValidationSetInput parse_validation_set_file(const std::filesystem::path& file) 
     }
     return set;
   } catch (const InputError& e) {
-    throw InputError(file.string(), e.what());
+    throw InputError(source, e.what());
   }
 }
 

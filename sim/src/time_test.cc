@@ -32,3 +32,19 @@ TEST(Time, FromSecondsRejectsNonPhysicalValues) {
 
 }  // namespace
 }  // namespace ptsim::sim
+
+namespace ptsim::sim {
+namespace {
+
+TEST(TimeOverflowTest, SumsAndProductsBeyondTheRangeThrowInsteadOfWrapping) {
+  EXPECT_THROW(Time::max() + Time::ns(1), TimeOverflow);
+  EXPECT_THROW(Time::ns(-2) - Time::max(), TimeOverflow);
+  EXPECT_THROW(Time::ns(std::int64_t{1} << 62) * 2, TimeOverflow);
+  EXPECT_THROW(Time::from_seconds(1e12), TimeOverflow);
+  Time t = Time::max() - Time::ns(5);
+  EXPECT_THROW(t += Time::ns(6), TimeOverflow);
+  EXPECT_EQ((Time::max() - Time::ns(5) + Time::ns(5)).count_ns(), Time::max().count_ns());
+}
+
+}  // namespace
+}  // namespace ptsim::sim

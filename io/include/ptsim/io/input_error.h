@@ -10,7 +10,8 @@ namespace ptsim::io {
 
 class InputError : public std::runtime_error {
  public:
-  // what() is "path: reason", or just "reason" when path is empty (the whole document).
+  // what() is "path: reason", or just "reason" when path is empty (the whole document);
+  // always one line: control characters from the input are shown escaped (\n, \x01).
   InputError(std::string path, std::string reason);
 
   const std::string& path() const { return path_; }

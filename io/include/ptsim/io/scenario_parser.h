@@ -4,6 +4,8 @@
 #pragma once
 
 #include <filesystem>
+#include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -26,6 +28,12 @@ strategies::Scenario parse_scenario_file(const std::filesystem::path& file);
 // paths resolved against base_dir (the file's directory).
 nlohmann::json read_scenario_document(const std::filesystem::path& file);
 strategies::Scenario parse_scenario(const nlohmann::json& doc, const std::filesystem::path& base_dir);
+
+// As parse_scenario_file, from the text of a file: `source` names it in errors (the
+// InputError path of invalid JSON), relative model.hf_config paths start at base_dir.
+// Every input is either a valid Scenario or an InputError (fuzz/fuzz_scenario.cc checks).
+strategies::Scenario parse_scenario_text(std::string_view text, const std::string& source,
+                                         const std::filesystem::path& base_dir);
 
 // JSON Schema (draft 2020-12) of the scenario format, generated from the same field
 // declarations as the parser. Cross-field rules (divisibility, products) are not in it.

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -39,6 +40,8 @@ struct ValidationSetInput {
 
 // Throws InputError naming the file and the path inside it ("rows[2].measured: ...").
 ValidationSetInput parse_validation_set_file(const std::filesystem::path& file);
+// The same from the text of a file that errors call `source`.
+ValidationSetInput parse_validation_set_text(std::string_view text, const std::string& source);
 
 struct ValidationSetResult {
   const ValidationSetInput* input = nullptr;

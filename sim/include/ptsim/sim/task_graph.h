@@ -8,8 +8,8 @@
 // and paths live in flat arrays: flow ids are dense, a task's flows are consecutive.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
-#include <ranges>
 #include <span>
 #include <string>
 #include <vector>
@@ -23,6 +23,27 @@ using StreamId = std::uint32_t;
 using LinkId = std::uint32_t;
 using TaskId = std::uint32_t;
 using FlowId = std::uint32_t;
+
+// Consecutive ids [first, last) for a range-for: std::ranges::iota_view's job, written out
+// because clang 14 cannot compile libstdc++ 12's <ranges> (the fuzz build uses clang 14).
+template <class Id>
+struct IdRange {
+  struct iterator {
+    Id id;
+    Id operator*() const { return id; }
+    iterator& operator++() {
+      ++id;
+      return *this;
+    }
+    bool operator==(const iterator&) const = default;
+  };
+  Id first;
+  Id last;
+  iterator begin() const { return {first}; }
+  iterator end() const { return {last}; }
+  std::size_t size() const { return last - first; }
+  bool empty() const { return first == last; }
+};
 
 struct Process {
   std::string name;
@@ -96,9 +117,7 @@ class TaskGraph {
   std::span<const StreamId> streams_of(TaskId task) const;
   std::span<const LinkId> links_of(TaskId task) const;
   // A transfer's flows, as a range of consecutive ids (empty for other tasks).
-  std::ranges::iota_view<FlowId, FlowId> flows_of(TaskId task) const {
-    return {flow_offsets_[task], flow_offsets_[task + 1]};
-  }
+  IdRange<FlowId> flows_of(TaskId task) const { return {flow_offsets_[task], flow_offsets_[task + 1]}; }
   TaskId task_of(FlowId flow) const { return flow_task_[flow]; }
   double flow_bytes(FlowId flow) const { return flow_bytes_[flow]; }
   double flow_max_rate_bytes_per_s(FlowId flow) const { return flow_max_rate_[flow]; }

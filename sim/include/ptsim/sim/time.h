@@ -7,8 +7,16 @@
 #include <cstdint>
 #include <limits>
 #include <ostream>
+#include <stdexcept>
 
 namespace ptsim::sim {
+
+// A duration or a point in time beyond the clock's range (about 292 years): the input asked
+// for an absurd simulation (apps report it as bad input), not a broken invariant.
+class TimeOverflow : public std::out_of_range {
+ public:
+  using std::out_of_range::out_of_range;
+};
 
 class Time {
  public:
@@ -20,23 +28,29 @@ class Time {
   static constexpr Time zero() { return Time(0); }
   static constexpr Time max() { return Time(std::numeric_limits<std::int64_t>::max()); }
 
-  // Rounds to the nearest nanosecond. Throws std::out_of_range for NaN, infinities,
-  // negative values and values beyond max(): simulated durations are finite and >= 0.
+  // Rounds to the nearest nanosecond. Throws std::out_of_range for NaN, infinities and
+  // negative values (simulated durations are finite and >= 0), TimeOverflow for values
+  // beyond max().
   static Time from_seconds(double seconds);
 
   constexpr std::int64_t count_ns() const { return ns_; }
   constexpr double seconds() const { return static_cast<double>(ns_) * 1e-9; }
 
-  constexpr Time& operator+=(Time other) { ns_ += other.ns_; return *this; }
-  constexpr Time& operator-=(Time other) { ns_ -= other.ns_; return *this; }
-  friend constexpr Time operator+(Time a, Time b) { return Time(a.ns_ + b.ns_); }
-  friend constexpr Time operator-(Time a, Time b) { return Time(a.ns_ - b.ns_); }
-  friend constexpr Time operator*(Time a, std::int64_t k) { return Time(a.ns_ * k); }
-  friend constexpr Time operator*(std::int64_t k, Time a) { return Time(a.ns_ * k); }
+  // Sums and products that leave the 64-bit range throw TimeOverflow instead of wrapping.
+  constexpr Time& operator+=(Time other) { return *this = *this + other; }
+  constexpr Time& operator-=(Time other) { return *this = *this - other; }
+  friend constexpr Time operator+(Time a, Time b) { return checked(__builtin_add_overflow(a.ns_, b.ns_, &a.ns_), a); }
+  friend constexpr Time operator-(Time a, Time b) { return checked(__builtin_sub_overflow(a.ns_, b.ns_, &a.ns_), a); }
+  friend constexpr Time operator*(Time a, std::int64_t k) { return checked(__builtin_mul_overflow(a.ns_, k, &a.ns_), a); }
+  friend constexpr Time operator*(std::int64_t k, Time a) { return a * k; }
   friend constexpr auto operator<=>(Time a, Time b) = default;
 
  private:
   constexpr explicit Time(std::int64_t count) : ns_(count) {}
+  static constexpr Time checked(bool overflowed, Time t) {
+    if (overflowed) throw TimeOverflow("simulated time beyond the 64-bit nanosecond range (292 years)");
+    return t;
+  }
   std::int64_t ns_ = 0;
 };
 
