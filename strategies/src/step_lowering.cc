@@ -97,6 +97,16 @@ class StepLowering {
     return std::move(out_);
   }
 
+  std::vector<StagePlan> plan_only() {
+    const int p = static_cast<int>(s_.layout.pp);
+    std::vector<StagePlan> plans;
+    for (int st = 0; st < p; ++st) {
+      make_stage(st);
+      plans.push_back(stages_.back().plan);
+    }
+    return plans;
+  }
+
  private:
   bool is_first(int st) const { return st == 0; }
   bool is_last(int st) const { return st == s_.layout.pp - 1; }
@@ -174,6 +184,17 @@ class StepLowering {
     return t;
   }
 
+  // A lower bound on the ops' time: each kernel and each collective that does not run
+  // beside a kernel; an overlapped exchange counts as nothing (the kernel beside it does).
+  static Time lower_sum(const std::vector<TimedOp>& ops) {
+    Time t;
+    for (std::size_t i = 0; i < ops.size(); ++i) {
+      if (ops[i].overlaps_next) continue;
+      t += ops[i].duration;
+    }
+    return t;
+  }
+
   void make_stage(int st) {
     StageRuntime rt;
     StagePlan& plan = rt.plan;
@@ -221,6 +242,12 @@ class StepLowering {
       }
       layers_fwd += sum(lo.fwd) * kinds.of(kind);
       layers_bwd += (sum(lo.bwd) + sum(lo.weight_grad) + sum(lo.recompute)) * kinds.of(kind);
+      // The bound's per-layer costs: the cheaper kind when a stage holds both.
+      const Time lower_fwd = lower_sum(lo.fwd);
+      const Time lower_bwd = lower_sum(lo.bwd) + lower_sum(lo.weight_grad) + lower_sum(lo.recompute);
+      const bool first_kind = plan.layer_forward == Time::zero() && plan.layer_backward == Time::zero();
+      plan.layer_forward = first_kind ? lower_fwd : std::min(plan.layer_forward, lower_fwd);
+      plan.layer_backward = first_kind ? lower_bwd : std::min(plan.layer_backward, lower_bwd);
     }
     if (is_first(st)) {
       rt.ops.emb_fwd = timed(embedding_forward_ops(m, shape_), tp_shape, st);
@@ -232,6 +259,10 @@ class StepLowering {
     }
     plan.forward = layers_fwd + sum(rt.ops.emb_fwd) + sum(rt.ops.head_fwd);
     plan.backward = layers_bwd + sum(rt.ops.emb_bwd) + sum(rt.ops.head_bwd);
+    plan.embedding_forward = lower_sum(rt.ops.emb_fwd);
+    plan.embedding_backward = lower_sum(rt.ops.emb_bwd);
+    plan.head_forward = lower_sum(rt.ops.head_fwd);
+    plan.head_backward = lower_sum(rt.ops.head_bwd);
     plan.parameters = stage_parameters(s_, st);
 
     // Pipeline transfers: one micro-batch's hidden activations (or their gradients).
@@ -558,5 +589,7 @@ class StepLowering {
 }  // namespace
 
 LoweredStep lower_step(const Scenario& scenario) { return StepLowering(scenario).run(); }
+
+std::vector<StagePlan> plan_stages(const Scenario& scenario) { return StepLowering(scenario).plan_only(); }
 
 }  // namespace ptsim::strategies

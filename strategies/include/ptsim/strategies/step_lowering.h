@@ -29,6 +29,16 @@ struct StagePlan {
   sim::Time send_backward;      // gradient transfer to the previous stage (0 on the first)
   sim::Time dp_all_reduce;      // gradient all-reduce (0 when dp == 1)
   sim::Time optimizer;
+  // Lower bounds on the parts of a block, for the layout search's bound (step_bound.h):
+  // kernels and the collectives they wait for, each alone; an exchange that runs beside a
+  // kernel counts as nothing. One layer (backward with its recompute), the embedding (first
+  // stage), the final norm, LM head and loss (last stage).
+  sim::Time layer_forward;
+  sim::Time layer_backward;
+  sim::Time embedding_forward;
+  sim::Time embedding_backward;
+  sim::Time head_forward;
+  sim::Time head_backward;
 };
 
 struct LoweredStep {
@@ -38,5 +48,8 @@ struct LoweredStep {
 };
 
 LoweredStep lower_step(const Scenario& scenario);
+
+// The per-stage costs of lower_step without emitting the step's tasks (much cheaper).
+std::vector<StagePlan> plan_stages(const Scenario& scenario);
 
 }  // namespace ptsim::strategies
