@@ -417,6 +417,8 @@ void check_precision(const strategies::Training& t, const costmodel::GpuSpec& gp
   }
 }
 
+bool t_fraction_bad(const strategies::Training& t) { return t.allocator_overhead_fraction >= 1; }
+
 void check_layout(strategies::Layout& l, const strategies::TransformerConfig& m,
                   const strategies::Training& t, std::int64_t num_gpus) {
   // tp, pp, cp <= kMaxInteger each: their product fits in 2^93 only with care, so check.
@@ -484,7 +486,8 @@ class DuplicateKeyCheck {
 };
 
 // parse_scenario with relative file paths (model.hf_config) resolved against base_dir.
-strategies::Scenario parse_scenario_in(const json& doc, const std::filesystem::path& base_dir) {
+strategies::Scenario parse_scenario_in(const json& doc, const std::filesystem::path& base_dir,
+                                       bool layout_rules = true) {
   if (!doc.is_object()) {
     throw InputError("", "a scenario must be a JSON object, got " + describe_json(doc));
   }
@@ -503,7 +506,12 @@ strategies::Scenario parse_scenario_in(const json& doc, const std::filesystem::p
   s.training = in.training;
   check_precision(s.training, s.cluster.gpu);
   s.layout = in.layout;
-  check_layout(s.layout, s.model, s.training, s.cluster.num_gpus());
+  if (layout_rules) {
+    check_layout(s.layout, s.model, s.training, s.cluster.num_gpus());
+  } else if (t_fraction_bad(s.training)) {
+    throw InputError("training.allocator_overhead_fraction",
+                     fmt::format("{} is not below 1", s.training.allocator_overhead_fraction));
+  }
   return s;
 }
 
@@ -536,6 +544,30 @@ json read_scenario_document(const std::filesystem::path& file) {
 
 strategies::Scenario parse_scenario_file(const std::filesystem::path& file) {
   return parse_scenario_in(read_scenario_document(file), file.parent_path());
+}
+
+SearchInput parse_search_scenario_file(const std::filesystem::path& file) {
+  json doc = read_scenario_document(file);
+  if (doc.is_object() && !doc.contains("layout")) doc["layout"] = json::object();  // every knob open
+  SearchInput out;
+  out.scenario = parse_scenario_in(doc, file.parent_path(), false);
+  const strategies::Layout& l = out.scenario.layout;
+  auto given = [&](const char* key) {
+    return doc.is_object() && doc.contains("layout") && doc.at("layout").contains(key);
+  };
+  strategies::SearchSpace& sp = out.space;
+  if (given("tp")) sp.tp = l.tp;
+  if (given("pp")) sp.pp = l.pp;
+  if (given("dp")) sp.dp = l.dp;
+  if (given("cp")) sp.cp = l.cp;
+  if (given("ep")) sp.ep = l.ep;
+  if (given("micro_batch_size")) sp.micro_batch_size = l.micro_batch_size;
+  if (given("virtual_stages")) sp.virtual_stages = l.virtual_stages;
+  if (given("zero_stage")) sp.zero_stage = l.zero_stage;
+  if (given("schedule")) sp.schedule = l.schedule;
+  if (given("recompute")) sp.recompute = l.recompute;
+  if (given("sequence_parallel")) sp.sequence_parallel = l.sequence_parallel;
+  return out;
 }
 
 }  // namespace ptsim::io
