@@ -10,19 +10,36 @@ sim::Time step_time_lower_bound(const Scenario& s, const std::vector<StagePlan>&
   const auto p = static_cast<std::int64_t>(stages.size());
   const std::int64_t v = s.layout.virtual_stages;
   const std::int64_t m = s.num_microbatches();
+  // ZeRO 3 (sharded over dp x cp > 1) gathers each layer's parameters on the FIFO dp-comm
+  // stream, at most one layer ahead: in a block of n layers, each of the n - 1 layer
+  // boundaries is at least the gather apart; in backward the previous layer's gradient
+  // reduce-scatter sits before the gather on that stream, after the layer's backward.
+  const bool zero3 = s.layout.zero_stage >= 3 && s.layout.dp * s.layout.cp > 1;
+  auto layers_forward = [&](const StagePlan& st, std::int64_t n) {
+    Time t = st.layer_forward * n;
+    if (zero3 && n > 1) t += std::max(Time::zero(), st.dp_layer_gather - st.layer_forward) * (n - 1);
+    return t;
+  };
+  auto layers_backward = [&](const StagePlan& st, std::int64_t n) {
+    Time t = st.layer_backward * n;
+    if (zero3 && n > 1) t += (st.dp_layer_reduce + st.dp_layer_gather) * (n - 1);
+    return t;
+  };
   // Chunk 0 of stage j is virtual stage j: its layers, the embedding on stage 0 and, when
   // not interleaved, the LM head on the last stage.
   auto chunk_layers = [&](const StagePlan& st) { return v > 1 ? s.model.num_layers / (p * v) : st.num_layers; };
   auto chunk0_forward = [&](const StagePlan& st) {
-    return st.layer_forward * chunk_layers(st) + st.embedding_forward + (v == 1 ? st.head_forward : Time::zero());
+    return layers_forward(st, chunk_layers(st)) + st.embedding_forward + (v == 1 ? st.head_forward : Time::zero());
   };
   auto chunk0_backward = [&](const StagePlan& st) {
-    return st.layer_backward * chunk_layers(st) + st.embedding_backward + (v == 1 ? st.head_backward : Time::zero());
+    return layers_backward(st, chunk_layers(st)) + st.embedding_backward + (v == 1 ? st.head_backward : Time::zero());
   };
-  // A block's lower bound: all of a stage's work for one micro-batch (every chunk).
-  auto forward = [&](const StagePlan& st) { return st.layer_forward * st.num_layers + st.embedding_forward + st.head_forward; };
+  // A stage's work for one micro-batch: v blocks (chunks) per phase.
+  auto forward = [&](const StagePlan& st) {
+    return layers_forward(st, chunk_layers(st)) * v + st.embedding_forward + st.head_forward;
+  };
   auto backward = [&](const StagePlan& st) {
-    return st.layer_backward * st.num_layers + st.embedding_backward + st.head_backward;
+    return layers_backward(st, chunk_layers(st)) * v + st.embedding_backward + st.head_backward;
   };
   Time best;
   Time head;  // micro-batch 0's forward through stages 0..s-1 and their sends
@@ -40,6 +57,14 @@ sim::Time step_time_lower_bound(const Scenario& s, const std::vector<StagePlan>&
     if (s.layout.schedule == Schedule::zb_h1) below = Time::zero();
     const Time bound = head + (forward(plan) + backward(plan)) * m + std::max(below, own_tail);
     best = std::max(best, bound);
+    // The stage's dp-comm stream runs its collectives one at a time: ZeRO 3 gathers every
+    // layer before its forward and again before its backward and reduces its gradients
+    // after each backward; overlap_grad_reduce reduces each layer once; then the tail.
+    const std::int64_t layer_reductions = zero3 ? m * plan.num_layers
+                                          : (s.layout.overlap_grad_reduce && s.layout.dp * s.layout.cp > 1 ? plan.num_layers : 0);
+    const Time dp_stream = plan.dp_layer_gather * (zero3 ? 2 * m * plan.num_layers : 0) +
+                           plan.dp_layer_reduce * layer_reductions + plan.dp_all_reduce;
+    best = std::max(best, dp_stream);
     head += chunk0_forward(plan) + plan.send_forward;
   }
   if (s.layout.schedule == Schedule::sequential) {

@@ -309,12 +309,16 @@ class StepLowering {
         if (kinds.of(kind) == 0) continue;
         LayerOps& lo = rt.ops.layer[static_cast<std::size_t>(kind)];
         const double layer_params = layer_parameters(m, kind, s_.layout.tp, s_.layout.ep);
+        // The bound's per-layer collectives: the cheaper kind when a stage holds both.
+        auto keep_min = [](Time& kept, Time t) { kept = kept == Time::zero() ? t : std::min(kept, t); };
         if (zero >= 3) {
           lo.gather_plan = costmodel::plan_collective(CollectiveOp::all_gather, shape, layer_params * weight_element, s_.cluster);
+          keep_min(plan.dp_layer_gather, alone(lo.gather_plan, shape.crosses_pods));
         }
         if (per_layer) {
           lo.reduce_plan = costmodel::plan_collective(zero >= 1 ? CollectiveOp::reduce_scatter : CollectiveOp::all_reduce,
                                                       shape, layer_params * grad_element, s_.cluster);
+          keep_min(plan.dp_layer_reduce, alone(lo.reduce_plan, shape.crosses_pods));
         }
       }
     }

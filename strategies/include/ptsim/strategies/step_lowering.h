@@ -39,6 +39,10 @@ struct StagePlan {
   sim::Time embedding_backward;
   sim::Time head_forward;
   sim::Time head_backward;
+  // Per-layer data-parallel collectives alone (0 when not used): ZeRO 3's parameter
+  // all-gather, and the gradient reduction of ZeRO 3 or overlap_grad_reduce.
+  sim::Time dp_layer_gather;
+  sim::Time dp_layer_reduce;
 };
 
 struct LoweredStep {
