@@ -25,7 +25,9 @@ TEST(StepBound, StagesStartWithForwardZeroAndEndWithTheLastMicrobatchsBackwardOf
             ASSERT_FALSE(order.empty());
             EXPECT_EQ(order.front(), (PipelineStep{0, Phase::forward, 0}));
             // zb-h1 ends with a W pass; the bound does not use the chain below it there.
-            if (sch != Schedule::zb_h1) EXPECT_EQ(order.back(), (PipelineStep{m - 1, Phase::backward, 0}));
+            if (sch != Schedule::zb_h1) {
+              EXPECT_EQ(order.back(), (PipelineStep{m - 1, Phase::backward, 0}));
+            }
           }
         }
       }
