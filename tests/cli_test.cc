@@ -290,6 +290,69 @@ TEST(CliSweep, BadVaryIsBadInputAndNoFittingPointIsExit3) {
   EXPECT_NE(none.out.find("invalid: layout.dp: not given, and cluster.num_gpus 3 is not divisible"), std::string::npos) << none.out;
 }
 
+
+// ptsim search / merge: a small space (8 GPUs, a 4-layer model), every knob open.
+std::string search_scenario() {
+  return R"({"model": {"preset": "megatron-1.7b", "num_layers": 4}, "cluster": {"preset": "dgx-a100", "num_gpus": 8},
+             "training": {"seq_length": 2048, "global_batch_size": 8}})";
+}
+
+TEST(Cli, SearchIsByteIdenticalWithOneOrTwoThreadsAndEmitsConfigs) {
+  const fs::path file = write_scenario("search", search_scenario());
+  const CommandResult one = run_ptsim("search '" + file.string() + "' --threads 1 --json");
+  const CommandResult two = run_ptsim("search '" + file.string() + "' --threads 2 --json");
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  EXPECT_EQ(one.out, two.out);
+  EXPECT_NE(one.out.find("\"ranking\""), std::string::npos);
+  const CommandResult table = run_ptsim("search '" + file.string() + "' --top 3");
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_NE(table.out.find("pruned by the lower bound"), std::string::npos) << table.out;
+  EXPECT_EQ(table.err, "");  // no progress bar when stderr is not a terminal
+  const CommandResult megatron = run_ptsim("search '" + file.string() + "' --emit megatron");
+  EXPECT_NE(megatron.out.find("--tensor-model-parallel-size"), std::string::npos) << megatron.out;
+  const CommandResult titan = run_ptsim("search '" + file.string() + "' --emit torchtitan");
+  EXPECT_NE(titan.out.find("[parallelism]"), std::string::npos) << titan.out;
+  const CommandResult ds = run_ptsim("search '" + file.string() + "' --emit deepspeed");
+  EXPECT_NE(ds.out.find("\"zero_optimization\""), std::string::npos) << ds.out;
+  EXPECT_EQ(run_ptsim("search '" + file.string() + "' --emit nemo").exit_code, 2);
+}
+
+TEST(Cli, SearchShardsMergedGiveTheSameRanking) {
+  const fs::path file = write_scenario("search", search_scenario());
+  const fs::path dir = temp_dir();
+  const CommandResult whole = run_ptsim("search '" + file.string() + "' --top 5 --json");
+  ASSERT_EQ(whole.exit_code, 0) << whole.err;
+  std::string shards;
+  for (int i = 0; i < 3; ++i) {
+    const fs::path out = dir / ("shard" + std::to_string(i) + ".jsonl");
+    const CommandResult r = run_ptsim("search '" + file.string() + "' --top 5 --shard " + std::to_string(i) + "/3");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    std::ofstream(out) << r.out;
+    shards += " '" + out.string() + "'";
+  }
+  const CommandResult merged = run_ptsim("merge '" + file.string() + "'" + shards + " --top 5 --json");
+  ASSERT_EQ(merged.exit_code, 0) << merged.err;
+  auto ranking = [](const std::string& s) { return s.substr(s.find("\"ranking\"")); };
+  EXPECT_EQ(ranking(merged.out), ranking(whole.out));
+  // SLURM array variables select the shard too.
+  setenv("SLURM_ARRAY_TASK_ID", "1", 1);
+  setenv("SLURM_ARRAY_TASK_COUNT", "3", 1);
+  const CommandResult slurm = run_ptsim("search '" + file.string() + "' --top 5");
+  unsetenv("SLURM_ARRAY_TASK_ID");
+  unsetenv("SLURM_ARRAY_TASK_COUNT");
+  EXPECT_EQ(slurm.out, slurp(dir / "shard1.jsonl"));
+  EXPECT_EQ(run_ptsim("search '" + file.string() + "' --shard 3/3").exit_code, 2);
+}
+
+TEST(Cli, SearchWithNoFittingLayoutExits3) {
+  const fs::path file = write_scenario(
+      "nofit", R"({"model": "gpt3-175b", "cluster": {"preset": "dgx-a100", "num_gpus": 1},
+                   "training": {"seq_length": 2048, "global_batch_size": 8}})");
+  const CommandResult r = run_ptsim("search '" + file.string() + "'");
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_NE(r.out.find("do not fit in memory"), std::string::npos) << r.out;
+}
+
 }  // namespace
 
 namespace {

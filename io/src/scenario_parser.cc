@@ -21,6 +21,7 @@
 #include <fmt/ranges.h>
 
 #include "input_file.h"
+#include "ptsim/strategies/layout_rules.h"
 #include "scenario_fields.h"
 #include "scenario_text.h"
 
@@ -422,6 +423,8 @@ void check_precision(const strategies::Training& t, const costmodel::GpuSpec& gp
   }
 }
 
+bool t_fraction_bad(const strategies::Training& t) { return t.allocator_overhead_fraction >= 1; }
+
 void check_layout(strategies::Layout& l, const strategies::TransformerConfig& m,
                   const strategies::Training& t, std::int64_t num_gpus) {
   // tp, pp, cp <= kMaxInteger each: their product fits in 2^93 only with care, so check.
@@ -437,142 +440,21 @@ void check_layout(strategies::Layout& l, const strategies::TransformerConfig& m,
     }
     l.dp = num_gpus / tp_pp;
   }
-  std::int64_t product = 0;
-  const bool overflow = tp_pp == 0 || __builtin_mul_overflow(l.dp, tp_pp, &product);
-  if (overflow || product != num_gpus) {
-    throw InputError("layout", fmt::format("dp ({}) x tp ({}){} x pp ({}) = {} does not equal "
-                                           "cluster.num_gpus {}",
-                                           l.dp, l.tp, cp_term, l.pp,
-                                           overflow ? "more than 2^63" : std::to_string(product),
-                                           num_gpus));
+  if (m.num_experts > 0 && m.moe_router_topk > m.num_experts) {
+    throw InputError("model.moe_router_topk", fmt::format("{} is more than model.num_experts {}",
+                                                          m.moe_router_topk, m.num_experts));
   }
-  if (m.num_experts == 0 && l.ep > 1) {
-    throw InputError("layout.ep", fmt::format("{} needs a mixture-of-experts model (model.num_experts > 0)", l.ep));
-  }
-  if (m.num_experts > 0) {
-    if (m.moe_router_topk > m.num_experts) {
-      throw InputError("model.moe_router_topk", fmt::format("{} is more than model.num_experts {}",
-                                                            m.moe_router_topk, m.num_experts));
-    }
-    if (m.num_experts % l.ep != 0) {
-      throw InputError("layout.ep", fmt::format("{} does not divide model.num_experts {}", l.ep, m.num_experts));
-    }
-    if ((l.dp * l.cp) % l.ep != 0) {
-      throw InputError("layout.ep", fmt::format("{} does not divide dp ({}) x cp ({}) = {}: experts are split "
-                                                "over data-parallel ranks",
-                                                l.ep, l.dp, l.cp, l.dp * l.cp));
-    }
-  }
-  if (l.cp > 1) {
-    if (t.seq_length % (2 * l.cp) != 0) {
-      throw InputError("layout.cp", fmt::format("{} needs training.seq_length {} divisible by 2 x cp = {} "
-                                                "(load-balanced causal chunks)",
-                                                l.cp, t.seq_length, 2 * l.cp));
-    }
-    if (t.attention != strategies::AttentionKernel::flash) {
-      throw InputError("layout.cp", fmt::format("{} needs training.attention flash", l.cp));
-    }
-  }
-  const std::pair<std::string_view, std::int64_t> tp_divides[] = {
-      {"num_attention_heads", m.num_attention_heads},
-      {"num_query_groups", m.num_query_groups},
-      {"ffn_hidden_size", m.ffn_hidden_size},
-  };
-  for (const auto& [name, value] : tp_divides) {
-    if (value % l.tp != 0) {
-      throw InputError("layout.tp",
-                       fmt::format("{} does not divide model.{} {}", l.tp, name, value));
-    }
-  }
-  const std::int64_t first_n = l.num_layers_in_first_pipeline_stage;
-  const std::int64_t last_n = l.num_layers_in_last_pipeline_stage;
-  if (first_n > 0 || last_n > 0) {
-    const std::string field = first_n > 0 ? "layout.num_layers_in_first_pipeline_stage"
-                                          : "layout.num_layers_in_last_pipeline_stage";
-    if (l.pp < 2) throw InputError(field, "needs layout.pp of at least 2");
-    if (l.virtual_stages > 1) {
-      // Megatron-LM: each stage's layers split evenly over its model chunks.
-      for (const auto& [name, n] : {std::pair<std::string_view, std::int64_t>{"first", first_n}, {"last", last_n}}) {
-        if (n > 0 && n % l.virtual_stages != 0) {
-          throw InputError(fmt::format("layout.num_layers_in_{}_pipeline_stage", name),
-                           fmt::format("{} is not divisible by layout.virtual_stages {} (each stage's layers are split "
-                                       "evenly over its model chunks)",
-                                       n, l.virtual_stages));
-        }
-      }
-    }
-    const std::int64_t rest = m.num_layers - first_n - last_n;
-    const std::int64_t even_stages = l.pp - (first_n > 0 ? 1 : 0) - (last_n > 0 ? 1 : 0);
-    if (rest < 0 || (even_stages == 0 && rest != 0) ||
-        (even_stages > 0 && (rest < even_stages || rest % even_stages != 0))) {
-      throw InputError(field, fmt::format("first {} + last {} leave {} of model.num_layers {} for the other {} "
-                                          "stages, which must split them evenly, at least one each",
-                                          first_n, last_n, rest, m.num_layers, even_stages));
-    }
-  } else if (m.num_layers % l.pp != 0) {
-    throw InputError("layout.pp",
-                     fmt::format("{} does not divide model.num_layers {}", l.pp, m.num_layers));
-  }
-  const std::int64_t per_step = l.dp * l.micro_batch_size;  // dp <= num_gpus: no overflow
-  if (t.global_batch_size % per_step != 0) {
-    throw InputError("training.global_batch_size",
-                     fmt::format("{} is not divisible by dp ({}) x micro_batch_size ({}) = {}",
-                                 t.global_batch_size, l.dp, l.micro_batch_size, per_step));
-  }
+  // The cross-field layout rules live in strategies/ (shared with the layout search).
+  if (auto problem = strategies::check_layout(l, m, t, num_gpus)) throw InputError(problem->field, problem->message);
   // Every (micro-batch, layer) pair of the pipeline becomes a few dozen simulated tasks;
   // beyond kMaxLayerPasses a step would take minutes and gigabytes to simulate.
-  const std::int64_t microbatches_per_pipeline = t.global_batch_size / per_step;
+  const std::int64_t microbatches_per_pipeline = t.global_batch_size / (l.dp * l.micro_batch_size);
   if (microbatches_per_pipeline > kMaxLayerPasses / m.num_layers) {
     throw InputError("training.global_batch_size",
                      fmt::format("{} micro-batches x model.num_layers {} = {} layer passes per step, more than the "
                                  "{} ptsim simulates; raise layout.micro_batch_size or layout.dp",
                                  microbatches_per_pipeline, m.num_layers, microbatches_per_pipeline * m.num_layers,
                                  kMaxLayerPasses));
-  }
-  if (l.virtual_stages > 1) {
-    if (l.schedule != strategies::Schedule::one_f_one_b) {
-      throw InputError("layout.virtual_stages", fmt::format("{} needs layout.schedule 1f1b (interleaved)", l.virtual_stages));
-    }
-    if (l.pp < 2) throw InputError("layout.virtual_stages", fmt::format("{} needs layout.pp of at least 2", l.virtual_stages));
-    const bool uneven = first_n > 0 || last_n > 0;
-    const std::int64_t middle_stages = l.pp - (first_n > 0 ? 1 : 0) - (last_n > 0 ? 1 : 0);
-    const std::int64_t middle_layers = m.num_layers - first_n - last_n;
-    if (uneven && middle_stages > 0 && middle_layers % (middle_stages * l.virtual_stages) != 0) {
-      throw InputError("layout.virtual_stages",
-                       fmt::format("{} does not divide the {} layers of each of the {} middle stages (model.num_layers "
-                                   "minus the first and last stages' layers, split evenly)",
-                                   l.virtual_stages, middle_layers / middle_stages, middle_stages));
-    }
-    if (!uneven && m.num_layers % (l.pp * l.virtual_stages) != 0) {
-      throw InputError("layout.virtual_stages",
-                       fmt::format("pp ({}) x virtual_stages ({}) = {} does not divide model.num_layers {}", l.pp,
-                                   l.virtual_stages, l.pp * l.virtual_stages, m.num_layers));
-    }
-    const std::int64_t microbatches = t.global_batch_size / per_step;
-    if (microbatches % l.pp != 0) {
-      throw InputError("layout.virtual_stages",
-                       fmt::format("the interleaved schedule needs micro-batches per pipeline ({}) divisible by pp ({})",
-                                   microbatches, l.pp));
-    }
-  }
-  if (l.zero_stage > 3) {
-    throw InputError("layout.zero_stage", fmt::format("{} is not 0, 1, 2 or 3", l.zero_stage));
-  }
-  if (!l.reshard_after_forward && l.zero_stage != 3) {
-    throw InputError("layout.reshard_after_forward",
-                     fmt::format("false needs layout.zero_stage 3 (FSDP); zero_stage is {}", l.zero_stage));
-  }
-  if (l.schedule == strategies::Schedule::zb_h1 && l.zero_stage == 3) {
-    throw InputError("layout.schedule", "zb-h1 is not supported with layout.zero_stage 3 (FSDP gathers parameters per "
-                                        "pass; ZB-H1 defers weight gradients past them)");
-  }
-  if (l.tp_comm_overlap && !l.sequence_parallel) {
-    throw InputError("layout.tp_comm_overlap", "needs layout.sequence_parallel (it overlaps the all-gathers and "
-                                               "reduce-scatters sequence parallelism uses)");
-  }
-  if (l.sequence_parallel && t.seq_length % l.tp != 0) {
-    throw InputError("layout.sequence_parallel",
-                     fmt::format("needs training.seq_length {} divisible by tp {}", t.seq_length, l.tp));
   }
   if (t.allocator_overhead_fraction >= 1) {
     throw InputError("training.allocator_overhead_fraction",
@@ -620,7 +502,8 @@ class DuplicateKeyCheck {
 };
 
 // parse_scenario with relative file paths (model.hf_config) resolved against base_dir.
-strategies::Scenario parse_scenario_in(const json& doc, const std::filesystem::path& base_dir) {
+strategies::Scenario parse_scenario_in(const json& doc, const std::filesystem::path& base_dir,
+                                       bool layout_rules = true) {
   if (!doc.is_object()) {
     throw InputError("", "a scenario must be a JSON object, got " + describe_json(doc));
   }
@@ -639,7 +522,12 @@ strategies::Scenario parse_scenario_in(const json& doc, const std::filesystem::p
   s.training = in.training;
   check_precision(s.training, s.cluster.gpu);
   s.layout = in.layout;
-  check_layout(s.layout, s.model, s.training, s.cluster.num_gpus());
+  if (layout_rules) {
+    check_layout(s.layout, s.model, s.training, s.cluster.num_gpus());
+  } else if (t_fraction_bad(s.training)) {
+    throw InputError("training.allocator_overhead_fraction",
+                     fmt::format("{} is not below 1", s.training.allocator_overhead_fraction));
+  }
   return s;
 }
 
@@ -679,6 +567,30 @@ json read_scenario_document(const std::filesystem::path& file) {
 
 strategies::Scenario parse_scenario_file(const std::filesystem::path& file) {
   return parse_scenario_in(read_scenario_document(file), file.parent_path());
+}
+
+SearchInput parse_search_scenario_file(const std::filesystem::path& file) {
+  json doc = read_scenario_document(file);
+  if (doc.is_object() && !doc.contains("layout")) doc["layout"] = json::object();  // every knob open
+  SearchInput out;
+  out.scenario = parse_scenario_in(doc, file.parent_path(), false);
+  const strategies::Layout& l = out.scenario.layout;
+  auto given = [&](const char* key) {
+    return doc.is_object() && doc.contains("layout") && doc.at("layout").contains(key);
+  };
+  strategies::SearchSpace& sp = out.space;
+  if (given("tp")) sp.tp = l.tp;
+  if (given("pp")) sp.pp = l.pp;
+  if (given("dp")) sp.dp = l.dp;
+  if (given("cp")) sp.cp = l.cp;
+  if (given("ep")) sp.ep = l.ep;
+  if (given("micro_batch_size")) sp.micro_batch_size = l.micro_batch_size;
+  if (given("virtual_stages")) sp.virtual_stages = l.virtual_stages;
+  if (given("zero_stage")) sp.zero_stage = l.zero_stage;
+  if (given("schedule")) sp.schedule = l.schedule;
+  if (given("recompute")) sp.recompute = l.recompute;
+  if (given("sequence_parallel")) sp.sequence_parallel = l.sequence_parallel;
+  return out;
 }
 
 }  // namespace ptsim::io

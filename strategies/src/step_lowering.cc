@@ -97,6 +97,16 @@ class StepLowering {
     return std::move(out_);
   }
 
+  std::vector<StagePlan> plan_only() {
+    const int p = static_cast<int>(s_.layout.pp);
+    std::vector<StagePlan> plans;
+    for (int st = 0; st < p; ++st) {
+      make_stage(st);
+      plans.push_back(stages_.back().plan);
+    }
+    return plans;
+  }
+
  private:
   bool is_first(int st) const { return st == 0; }
   bool is_last(int st) const { return st == s_.layout.pp - 1; }
@@ -174,6 +184,17 @@ class StepLowering {
     return t;
   }
 
+  // A lower bound on the ops' time: each kernel and each collective that does not run
+  // beside a kernel; an overlapped exchange counts as nothing (the kernel beside it does).
+  static Time lower_sum(const std::vector<TimedOp>& ops) {
+    Time t;
+    for (std::size_t i = 0; i < ops.size(); ++i) {
+      if (ops[i].overlaps_next) continue;
+      t += ops[i].duration;
+    }
+    return t;
+  }
+
   void make_stage(int st) {
     StageRuntime rt;
     StagePlan& plan = rt.plan;
@@ -221,6 +242,12 @@ class StepLowering {
       }
       layers_fwd += sum(lo.fwd) * kinds.of(kind);
       layers_bwd += (sum(lo.bwd) + sum(lo.weight_grad) + sum(lo.recompute)) * kinds.of(kind);
+      // The bound's per-layer costs: the cheaper kind when a stage holds both.
+      const Time lower_fwd = lower_sum(lo.fwd);
+      const Time lower_bwd = lower_sum(lo.bwd) + lower_sum(lo.weight_grad) + lower_sum(lo.recompute);
+      const bool first_kind = plan.layer_forward_bound == Time::zero() && plan.layer_backward_bound == Time::zero();
+      plan.layer_forward_bound = first_kind ? lower_fwd : std::min(plan.layer_forward_bound, lower_fwd);
+      plan.layer_backward_bound = first_kind ? lower_bwd : std::min(plan.layer_backward_bound, lower_bwd);
     }
     if (is_first(st)) {
       rt.ops.emb_fwd = timed(embedding_forward_ops(m, shape_), tp_shape, st);
@@ -237,6 +264,10 @@ class StepLowering {
       plan.layer_forward = Time::from_seconds(layers_fwd.seconds() / static_cast<double>(per_stage));
       plan.layer_backward = Time::from_seconds(layers_bwd.seconds() / static_cast<double>(per_stage));
     }
+    plan.embedding_forward = lower_sum(rt.ops.emb_fwd);
+    plan.embedding_backward = lower_sum(rt.ops.emb_bwd);
+    plan.head_forward = lower_sum(rt.ops.head_fwd);
+    plan.head_backward = lower_sum(rt.ops.head_bwd);
     plan.parameters = stage_parameters(s_, st);
 
     // Pipeline transfers: one micro-batch's hidden activations (or their gradients).
@@ -283,12 +314,16 @@ class StepLowering {
         if (kinds.of(kind) == 0) continue;
         LayerOps& lo = rt.ops.layer[static_cast<std::size_t>(kind)];
         const double layer_params = layer_parameters(m, kind, s_.layout.tp, s_.layout.ep);
+        // The bound's per-layer collectives: the cheaper kind when a stage holds both.
+        auto keep_min = [](Time& kept, Time t) { kept = kept == Time::zero() ? t : std::min(kept, t); };
         if (zero >= 3) {
           lo.gather_plan = costmodel::plan_collective(CollectiveOp::all_gather, shape, layer_params * weight_element, s_.cluster);
+          keep_min(plan.dp_layer_gather, alone(lo.gather_plan, shape.crosses_pods));
         }
         if (per_layer) {
           lo.reduce_plan = costmodel::plan_collective(zero >= 1 ? CollectiveOp::reduce_scatter : CollectiveOp::all_reduce,
                                                       shape, layer_params * grad_element, s_.cluster);
+          keep_min(plan.dp_layer_reduce, alone(lo.reduce_plan, shape.crosses_pods));
         }
       }
     }
@@ -563,5 +598,7 @@ class StepLowering {
 }  // namespace
 
 LoweredStep lower_step(const Scenario& scenario) { return StepLowering(scenario).run(); }
+
+std::vector<StagePlan> plan_stages(const Scenario& scenario) { return StepLowering(scenario).plan_only(); }
 
 }  // namespace ptsim::strategies

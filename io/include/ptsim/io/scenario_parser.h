@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ptsim/io/input_error.h"
+#include "ptsim/strategies/layout_search.h"
 #include "ptsim/strategies/scenario.h"
 
 namespace ptsim::io {
@@ -34,6 +35,14 @@ strategies::Scenario parse_scenario(const nlohmann::json& doc, const std::filesy
 // Every input is either a valid Scenario or an InputError (fuzz/fuzz_scenario.cc checks).
 strategies::Scenario parse_scenario_text(std::string_view text, const std::string& source,
                                          const std::filesystem::path& base_dir);
+
+// A scenario for `ptsim search`: the same checks except the layout's cross-field rules;
+// the layout fields the file gives are fixed in the search space, the others open.
+struct SearchInput {
+  strategies::Scenario scenario;
+  strategies::SearchSpace space;
+};
+SearchInput parse_search_scenario_file(const std::filesystem::path& file);
 
 // JSON Schema (draft 2020-12) of the scenario format, generated from the same field
 // declarations as the parser. Cross-field rules (divisibility, products) are not in it.

@@ -31,6 +31,20 @@ struct StagePlan {
   sim::Time send_backward;      // gradient transfer to the previous stage (0 on the first)
   sim::Time dp_all_reduce;      // gradient all-reduce (0 when dp == 1)
   sim::Time optimizer;
+  // Lower bounds on the parts of a block, for the layout search's bound (step_bound.h):
+  // kernels and the collectives they wait for, each alone; an exchange that runs beside a
+  // kernel counts as nothing. One layer (backward with its recompute), the embedding (first
+  // stage), the final norm, LM head and loss (last stage).
+  sim::Time layer_forward_bound;
+  sim::Time layer_backward_bound;
+  sim::Time embedding_forward;
+  sim::Time embedding_backward;
+  sim::Time head_forward;
+  sim::Time head_backward;
+  // Per-layer data-parallel collectives alone (0 when not used): ZeRO 3's parameter
+  // all-gather, and the gradient reduction of ZeRO 3 or overlap_grad_reduce.
+  sim::Time dp_layer_gather;
+  sim::Time dp_layer_reduce;
 };
 
 struct LoweredStep {
@@ -40,5 +54,8 @@ struct LoweredStep {
 };
 
 LoweredStep lower_step(const Scenario& scenario);
+
+// The per-stage costs of lower_step without emitting the step's tasks (much cheaper).
+std::vector<StagePlan> plan_stages(const Scenario& scenario);
 
 }  // namespace ptsim::strategies

@@ -1,0 +1,396 @@
+#include "ptsim/strategies/layout_search.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cassert>
+#include <limits>
+#include <numeric>
+#include <thread>
+
+#include "ptsim/strategies/memory_model.h"
+#include "ptsim/strategies/step_bound.h"
+#include "ptsim/strategies/step_metrics.h"
+
+namespace ptsim::strategies {
+namespace {
+
+std::vector<std::int64_t> divisors(std::int64_t n) {
+  std::vector<std::int64_t> out;
+  for (std::int64_t d = 1; d * d <= n; ++d) {
+    if (n % d != 0) continue;
+    out.push_back(d);
+    if (d != n / d) out.push_back(n / d);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+template <class T>
+std::vector<T> or_fixed(const std::optional<T>& fixed, std::vector<T> all) {
+  if (fixed) return {*fixed};
+  return all;
+}
+
+// Runs fn(i) for i in [0, n) on `threads` threads (the caller's included); `progress`
+// is called from the calling thread only.
+template <class Fn>
+void parallel_for(std::size_t n, unsigned threads, Fn&& fn, const std::function<void(std::size_t)>& progress) {
+  std::atomic<std::size_t> next{0};
+  std::atomic<std::size_t> done{0};
+  auto work = [&](bool report) {
+    for (std::size_t i = next++; i < n; i = next++) {
+      fn(i);
+      const std::size_t d = ++done;
+      if (report && progress) progress(d);
+    }
+  };
+  std::vector<std::thread> pool;
+  const auto extra = static_cast<unsigned>(threads > 1 ? std::min<std::size_t>(threads - 1, n) : 0);
+  for (unsigned t = 0; t < extra; ++t) pool.emplace_back(work, false);
+  work(true);
+  for (auto& t : pool) t.join();
+  if (progress) progress(n);
+}
+
+struct Candidate {
+  std::int64_t index = 0;
+  std::int64_t num_gpus = 0;
+  Layout layout;
+};
+
+constexpr std::array kSchedules = {Schedule::sequential, Schedule::gpipe, Schedule::one_f_one_b, Schedule::zb_h1};
+constexpr std::array kRecomputes = {Recompute::none, Recompute::selective, Recompute::full};
+
+// Depth-first enumeration of the space, level by level (tp, cp, pp, ep, micro-batch,
+// schedule, virtual stages, recompute, sequence parallelism, ZeRO). At each level the
+// layout so far is checked with the most permissive values for the levels below; a broken
+// rule discards the whole subtree at once (counted, not visited).
+class Enumerator {
+ public:
+  Enumerator(const Scenario& base, const SearchSpace& space, std::int64_t gpus, SearchCounts& counts,
+             std::vector<Candidate>& out, std::int64_t& next_index)
+      : base_(base), space_(space), gpus_(gpus), counts_(counts), out_(out), next_index_(next_index) {}
+
+  void run() {
+    Layout l = base_.layout;
+    level(0, l);
+  }
+
+ private:
+  static constexpr int kLevels = 10;
+
+  std::vector<std::int64_t> values(int lvl, const Layout& l) const {
+    const auto& m = base_.model;
+    switch (lvl) {
+      case 0: return or_fixed(space_.tp, divisors(gpus_));
+      case 1: return or_fixed(space_.cp, gpus_ % l.tp == 0 ? divisors(gpus_ / l.tp) : std::vector<std::int64_t>{1});
+      case 2:
+        return or_fixed(space_.pp, gpus_ % (l.tp * l.cp) == 0 ? divisors(gpus_ / (l.tp * l.cp))
+                                                               : std::vector<std::int64_t>{1});
+      case 3: return or_fixed(space_.ep, m.num_experts > 0 ? divisors(m.num_experts) : std::vector<std::int64_t>{1});
+      case 4: return or_fixed(space_.micro_batch_size, divisors(base_.training.global_batch_size));
+      case 5: {
+        std::vector<std::int64_t> all;
+        if (l.pp == 1) {
+          all = {static_cast<std::int64_t>(Schedule::one_f_one_b)};
+        } else {
+          for (Schedule s : kSchedules) all.push_back(static_cast<std::int64_t>(s));
+        }
+        if (space_.schedule) return {static_cast<std::int64_t>(*space_.schedule)};
+        return all;
+      }
+      case 6: {
+        const bool interleavable = l.schedule == Schedule::one_f_one_b && l.pp > 1 && m.num_layers % l.pp == 0 &&
+                                   l.num_layers_in_first_pipeline_stage == 0 &&
+                                   l.num_layers_in_last_pipeline_stage == 0;
+        return or_fixed(space_.virtual_stages, interleavable ? divisors(m.num_layers / l.pp) : std::vector<std::int64_t>{1});
+      }
+      case 7: {
+        if (space_.recompute) return {static_cast<std::int64_t>(*space_.recompute)};
+        std::vector<std::int64_t> all;
+        for (Recompute r : kRecomputes) all.push_back(static_cast<std::int64_t>(r));
+        return all;
+      }
+      case 8:
+        if (space_.sequence_parallel) return {*space_.sequence_parallel ? 1 : 0};
+        return l.tp > 1 ? std::vector<std::int64_t>{0, 1} : std::vector<std::int64_t>{0};
+      case 9: return or_fixed(space_.zero_stage, l.dp * l.cp > 1 ? std::vector<std::int64_t>{0, 1, 2, 3}
+                                                                 : std::vector<std::int64_t>{0});
+    }
+    return {};
+  }
+
+  // Sets level `lvl` of l to x (and dp once tp, cp, pp are known).
+  void set(int lvl, Layout& l, std::int64_t x) const {
+    switch (lvl) {
+      case 0: l.tp = x; break;
+      case 1: l.cp = x; break;
+      case 2: {
+        l.pp = x;
+        const std::int64_t model_parallel = l.tp * l.cp * l.pp;
+        l.dp = space_.dp ? *space_.dp : (gpus_ % model_parallel == 0 ? gpus_ / model_parallel : 0);
+        break;
+      }
+      case 3: l.ep = x; break;
+      case 4: l.micro_batch_size = x; break;
+      case 5: l.schedule = static_cast<Schedule>(x); break;
+      case 6: l.virtual_stages = x; break;
+      case 7: l.recompute = static_cast<Recompute>(x); break;
+      case 8: l.sequence_parallel = x != 0; break;
+      case 9: l.zero_stage = x; break;
+    }
+  }
+
+  // l with the most permissive values for the open levels [open, kLevels).
+  Layout permissive(const Layout& l, int open) const {
+    Layout p = l;
+    if (open <= 1) p.cp = 1;
+    if (open <= 2) {
+      p.pp = 1;
+      p.dp = 0;
+    }
+    if (open <= 3) p.ep = 1;
+    if (open <= 4) p.micro_batch_size = 1;
+    if (open <= 5) p.schedule = Schedule::one_f_one_b;
+    if (open <= 6) p.virtual_stages = 1;
+    if (open <= 7) p.recompute = Recompute::none;
+    if (open <= 8) p.sequence_parallel = base_.layout.tp_comm_overlap;
+    if (open <= 9) p.zero_stage = 0;
+    return p;
+  }
+
+  // Leaves under l with levels [lvl, kLevels) still open.
+  std::int64_t subtree(int lvl, Layout& l) const {
+    if (lvl == kLevels) return 1;
+    std::int64_t n = 0;
+    for (std::int64_t x : values(lvl, l)) {
+      Layout c = l;
+      set(lvl, c, x);
+      n += subtree(lvl + 1, c);
+    }
+    return n;
+  }
+
+  void level(int lvl, Layout& l) {
+    if (lvl == kLevels) {
+      ++counts_.enumerated;
+      const std::int64_t index = next_index_++;
+      if (auto problem = check_layout(l, base_.model, base_.training, gpus_)) {
+        ++counts_.invalid[static_cast<std::size_t>(problem->rule)];
+        return;
+      }
+      out_.push_back({index, gpus_, l});
+      return;
+    }
+    for (std::int64_t x : values(lvl, l)) {
+      Layout c = l;
+      set(lvl, c, x);
+      if (lvl + 1 < kLevels && lvl >= 2) {
+        // pp fixes dp; from there on a broken rule holds for the whole subtree.
+        const Layout probe = permissive(c, lvl + 1);
+        if (probe.dp > 0) {
+          if (auto problem = check_layout(probe, base_.model, base_.training, gpus_)) {
+            const std::int64_t n = subtree(lvl + 1, c);
+            counts_.enumerated += n;
+            next_index_ += n;
+            counts_.invalid[static_cast<std::size_t>(problem->rule)] += n;
+            continue;
+          }
+        }
+      }
+      if (lvl == 2 && c.dp == 0) {  // tp x cp x pp does not divide the GPU count
+        const std::int64_t n = subtree(lvl + 1, c);
+        counts_.enumerated += n;
+        next_index_ += n;
+        counts_.invalid[static_cast<std::size_t>(LayoutRule::gpu_count)] += n;
+        continue;
+      }
+      level(lvl + 1, c);
+    }
+  }
+
+  const Scenario& base_;
+  const SearchSpace& space_;
+  std::int64_t gpus_;
+  SearchCounts& counts_;
+  std::vector<Candidate>& out_;
+  std::int64_t& next_index_;
+};
+
+double score_of(const SearchOptions& o, std::int64_t gpus, double step_s) {
+  if (o.objective == Objective::step_time) return step_s;
+  return step_s * static_cast<double>(gpus) * o.price_per_gpu_hour / 3600.0;
+}
+
+SearchRow simulate_row(const Scenario& base, const Candidate& c, const SearchOptions& o) {
+  const Scenario s = with_layout(base, c.num_gpus, c.layout);
+  const SimulatedStep step = simulate_step(s);
+  SearchRow row;
+  row.index = c.index;
+  row.num_gpus = c.num_gpus;
+  row.layout = c.layout;
+  row.step_time_s = step.result.step_time.seconds();
+  row.score = score_of(o, c.num_gpus, row.step_time_s);
+  row.mfu = step.result.mfu;
+  row.tokens_per_s = step.result.tokens_per_s;
+  row.peak_memory_bytes = step.result.memory.peak_bytes;
+  row.capacity_bytes = step.result.memory.capacity_bytes;
+  row.breakdown = step.result.breakdown;
+  return row;
+}
+
+}  // namespace
+
+std::string_view to_string(Objective o) {
+  switch (o) {
+    case Objective::step_time: return "step-time";
+    case Objective::cost: return "cost";
+    case Objective::tokens_per_dollar: return "tokens-per-dollar";
+  }
+  return "?";
+}
+
+bool row_before(const SearchRow& a, const SearchRow& b) {
+  if (a.score != b.score) return a.score < b.score;
+  return a.index < b.index;
+}
+
+Scenario with_layout(const Scenario& base, std::int64_t num_gpus, const Layout& layout) {
+  Scenario s = base;
+  s.layout = layout;
+  const int per_node = base.cluster.gpus_per_node;
+  if (num_gpus < per_node) {
+    s.cluster.num_nodes = 1;
+    s.cluster.gpus_per_node = static_cast<int>(num_gpus);
+  } else {
+    s.cluster.num_nodes = static_cast<int>(num_gpus / per_node);
+  }
+  return s;
+}
+
+SearchResult search_layouts(const Scenario& base, const SearchSpace& space, const SearchOptions& options) {
+  assert(options.shard_count >= 1 && options.shard_index >= 0 && options.shard_index < options.shard_count);
+  SearchResult result;
+  SearchCounts& counts = result.counts;
+  std::vector<std::int64_t> gpu_counts = space.gpu_counts;
+  if (gpu_counts.empty()) gpu_counts.push_back(base.cluster.num_gpus());
+
+  std::vector<Candidate> valid;
+  std::int64_t next_index = 0;
+  for (std::int64_t g : gpu_counts) Enumerator(base, space, g, counts, valid, next_index).run();
+  // The rule discards are the same on every shard: shard 0 reports them.
+  if (options.shard_index != 0) {
+    counts.enumerated = 0;
+    counts.invalid.fill(0);
+  }
+  std::vector<Candidate> mine;
+  for (const Candidate& c : valid) {
+    if (c.index % options.shard_count == options.shard_index) mine.push_back(c);
+  }
+  counts.valid = static_cast<std::int64_t>(mine.size());
+
+  auto report = [&](std::string_view phase, std::size_t total) -> std::function<void(std::size_t)> {
+    if (!options.progress) return {};
+    return [&options, phase, total](std::size_t done) { options.progress(phase, done, total); };
+  };
+
+  // Memory is closed-form: every layout that does not fit is dropped before any bound.
+  std::vector<char> fits(mine.size(), 0);
+  parallel_for(
+      mine.size(), options.threads,
+      [&](std::size_t i) { fits[i] = estimate_memory(with_layout(base, mine[i].num_gpus, mine[i].layout)).fits ? 1 : 0; },
+      report("memory", mine.size()));
+  std::vector<Candidate> fitting;
+  for (std::size_t i = 0; i < mine.size(); ++i) {
+    if (fits[i]) fitting.push_back(mine[i]);
+  }
+  counts.does_not_fit = counts.valid - static_cast<std::int64_t>(fitting.size());
+
+  // The per-stage costs do not depend on the schedule or the interleaving (virtual stages
+  // only change which stage the last send goes to, which the bound does not use): plan
+  // each group of layouts that differ only there once.
+  auto plan_key = [](const Candidate& c) {
+    Layout k = c.layout;
+    k.schedule = Schedule::one_f_one_b;
+    k.virtual_stages = 1;
+    return std::array<std::int64_t, 9>{c.num_gpus, k.tp, k.cp, k.pp, k.ep, k.micro_batch_size,
+                                       static_cast<std::int64_t>(k.recompute), k.sequence_parallel ? 1 : 0, k.zero_stage};
+  };
+  std::vector<std::size_t> by_key(fitting.size());
+  std::iota(by_key.begin(), by_key.end(), std::size_t{0});
+  std::stable_sort(by_key.begin(), by_key.end(),
+                   [&](std::size_t a, std::size_t b) { return plan_key(fitting[a]) < plan_key(fitting[b]); });
+  std::vector<std::pair<std::size_t, std::size_t>> groups;  // [begin, end) in by_key
+  for (std::size_t i = 0; i < by_key.size();) {
+    std::size_t j = i + 1;
+    while (j < by_key.size() && plan_key(fitting[by_key[j]]) == plan_key(fitting[by_key[i]])) ++j;
+    groups.emplace_back(i, j);
+    i = j;
+  }
+  std::vector<double> bound(fitting.size(), 0);
+  parallel_for(
+      groups.size(), options.threads,
+      [&](std::size_t gi) {
+        const auto [b, e] = groups[gi];
+        Layout planned = fitting[by_key[b]].layout;
+        planned.schedule = Schedule::one_f_one_b;
+        planned.virtual_stages = 1;
+        const std::vector<StagePlan> plans = plan_stages(with_layout(base, fitting[by_key[b]].num_gpus, planned));
+        for (std::size_t k = b; k < e; ++k) {
+          const Candidate& c = fitting[by_key[k]];
+          const Scenario s = with_layout(base, c.num_gpus, c.layout);
+          bound[by_key[k]] = score_of(options, c.num_gpus, step_time_lower_bound(s, plans).seconds());
+        }
+      },
+      report("bounds", groups.size()));
+  std::vector<std::size_t> order(fitting.size());
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    if (bound[a] != bound[b]) return bound[a] < bound[b];
+    return fitting[a].index < fitting[b].index;
+  });
+
+  // Branch and bound in fixed-size waves, so that what is simulated does not depend on
+  // the thread count: a wave takes the next candidates in bound order whose bound can
+  // still beat the current N-th best; the search ends at the first that cannot.
+  constexpr std::size_t kWave = 8;
+  const std::size_t top = std::max<std::size_t>(options.top, 1);
+  std::vector<SearchRow>& rows = result.rows;
+  std::size_t pos = 0;
+  while (pos < order.size()) {
+    const double threshold = rows.size() >= top ? rows[top - 1].score : std::numeric_limits<double>::infinity();
+    std::vector<std::size_t> wave;
+    while (pos < order.size() && wave.size() < kWave && bound[order[pos]] <= threshold) wave.push_back(order[pos++]);
+    if (wave.empty()) break;
+    std::vector<SearchRow> done(wave.size());
+    parallel_for(
+        wave.size(), options.threads, [&](std::size_t i) { done[i] = simulate_row(base, fitting[wave[i]], options); },
+        {});
+    counts.simulated += static_cast<std::int64_t>(wave.size());
+    rows.insert(rows.end(), done.begin(), done.end());
+    std::sort(rows.begin(), rows.end(), row_before);
+    if (rows.size() > top) rows.resize(top);
+    if (options.progress) options.progress("simulate", pos, order.size());
+  }
+  counts.pruned_by_bound = static_cast<std::int64_t>(fitting.size()) - counts.simulated;
+  return result;
+}
+
+SearchResult merge_search_results(const std::vector<SearchResult>& shards, std::size_t top) {
+  SearchResult out;
+  for (const SearchResult& r : shards) {
+    SearchCounts& c = out.counts;
+    c.enumerated += r.counts.enumerated;
+    for (std::size_t i = 0; i < c.invalid.size(); ++i) c.invalid[i] += r.counts.invalid[i];
+    c.valid += r.counts.valid;
+    c.does_not_fit += r.counts.does_not_fit;
+    c.simulated += r.counts.simulated;
+    c.pruned_by_bound += r.counts.pruned_by_bound;
+    out.rows.insert(out.rows.end(), r.rows.begin(), r.rows.end());
+  }
+  std::sort(out.rows.begin(), out.rows.end(), row_before);
+  if (out.rows.size() > top) out.rows.resize(top);
+  return out;
+}
+
+}  // namespace ptsim::strategies

@@ -1,0 +1,161 @@
+// The layout search against brute force (every layout simulated), and its determinism:
+// the same answer with 1 or 2 threads and when sharded then merged.
+#include "ptsim/strategies/layout_search.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <numeric>
+
+#include "ptsim/strategies/memory_model.h"
+#include "ptsim/strategies/step_metrics.h"
+#include "test_scenario.h"
+
+namespace ptsim::strategies {
+namespace {
+
+Scenario small_base() {
+  // 8 GPUs of one node, a 4-layer model and an 8-sequence batch: a few thousand layouts.
+  Scenario s = testing::make_scenario("megatron-1.7b", "dgx-a100", 2048, 8, 1, 1, 8);
+  s.model.num_layers = 4;
+  return s;
+}
+
+// Every layout of the knobs' full ranges, checked, filtered by memory and simulated: the
+// step times of all of them, best first. Written without the search's enumerator.
+std::vector<double> brute_force_times(const Scenario& base) {
+  std::vector<double> times;
+  const std::int64_t g = base.cluster.num_gpus();
+  for (std::int64_t tp = 1; tp <= g; ++tp) {
+    for (std::int64_t pp = 1; pp <= g; ++pp) {
+      for (std::int64_t cp = 1; cp <= g; ++cp) {
+        if (g % (tp * pp * cp) != 0) continue;
+        for (std::int64_t mbs = 1; mbs <= base.training.global_batch_size; ++mbs) {
+          for (Schedule sch : {Schedule::sequential, Schedule::gpipe, Schedule::one_f_one_b, Schedule::zb_h1}) {
+            for (std::int64_t v = 1; v <= base.model.num_layers; ++v) {
+              for (Recompute rc : {Recompute::none, Recompute::selective, Recompute::full}) {
+                for (bool sp : {false, true}) {
+                  for (std::int64_t zero = 0; zero <= 3; ++zero) {
+                    Layout l = base.layout;
+                    l.tp = tp, l.pp = pp, l.cp = cp, l.dp = g / (tp * pp * cp), l.micro_batch_size = mbs;
+                    l.schedule = sch, l.virtual_stages = v, l.recompute = rc, l.sequence_parallel = sp;
+                    l.zero_stage = zero;
+                    if (check_layout(l, base.model, base.training, g)) continue;
+                    const Scenario s = with_layout(base, g, l);
+                    if (!estimate_memory(s).fits) continue;
+                    times.push_back(simulate_step(s).result.step_time.seconds());
+                  }
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  std::sort(times.begin(), times.end());
+  return times;
+}
+
+TEST(LayoutSearch, FindsExactlyTheBruteForceBest) {
+  Scenario base = small_base();
+  base.model.hidden_size = 1024;  // tight memory: a 4 GiB GPU leaves some layouts out
+  base.model.num_attention_heads = 16;
+  base.model.num_query_groups = 16;
+  base.model.ffn_hidden_size = 4096;
+  base.cluster.gpu.hbm_capacity_bytes = 4.0 * (1 << 30);
+  SearchSpace space;
+  SearchOptions opt;
+  opt.top = 5;
+  opt.threads = 2;
+  const SearchResult r = search_layouts(base, space, opt);
+  const std::vector<double> brute = brute_force_times(base);
+  ASSERT_GE(brute.size(), 5u);
+  ASSERT_EQ(r.rows.size(), 5u);
+  // Brute force also simulates layouts the search folds together (a schedule at pp 1,
+  // ZeRO at dp 1), so its list repeats times: the best is the same, the rest no better.
+  EXPECT_EQ(r.rows[0].step_time_s, brute[0]);
+  for (std::size_t i = 0; i < 5; ++i) {
+    EXPECT_GE(r.rows[i].step_time_s, brute[i]) << "rank " << i;
+    EXPECT_NE(std::find(brute.begin(), brute.end(), r.rows[i].step_time_s), brute.end()) << "rank " << i;
+  }
+  EXPECT_GT(r.counts.does_not_fit, 0);
+  EXPECT_GT(r.counts.pruned_by_bound, 0);  // the bound did prune
+  EXPECT_LT(r.counts.simulated, static_cast<std::int64_t>(brute.size()));
+  // Every enumerated layout is accounted for exactly once.
+  const std::int64_t invalid = std::accumulate(r.counts.invalid.begin(), r.counts.invalid.end(), std::int64_t{0});
+  EXPECT_EQ(r.counts.enumerated, invalid + r.counts.valid);
+  EXPECT_EQ(r.counts.valid, r.counts.does_not_fit + r.counts.simulated + r.counts.pruned_by_bound);
+}
+
+void expect_same(const SearchResult& a, const SearchResult& b) {
+  ASSERT_EQ(a.rows.size(), b.rows.size());
+  for (std::size_t i = 0; i < a.rows.size(); ++i) {
+    EXPECT_EQ(a.rows[i].index, b.rows[i].index);
+    EXPECT_EQ(a.rows[i].step_time_s, b.rows[i].step_time_s);
+    EXPECT_EQ(a.rows[i].score, b.rows[i].score);
+  }
+  EXPECT_EQ(a.counts.enumerated, b.counts.enumerated);
+  EXPECT_EQ(a.counts.invalid, b.counts.invalid);
+  EXPECT_EQ(a.counts.valid, b.counts.valid);
+  EXPECT_EQ(a.counts.does_not_fit, b.counts.does_not_fit);
+}
+
+TEST(LayoutSearch, SameResultWithOneOrTwoThreads) {
+  const Scenario base = small_base();
+  SearchOptions one;
+  one.threads = 1;
+  SearchOptions two = one;
+  two.threads = 2;
+  const SearchResult a = search_layouts(base, {}, one);
+  const SearchResult b = search_layouts(base, {}, two);
+  expect_same(a, b);
+  EXPECT_EQ(a.counts.simulated, b.counts.simulated);
+}
+
+TEST(LayoutSearch, ShardsMergedGiveTheSameRanking) {
+  const Scenario base = small_base();
+  SearchOptions opt;
+  opt.top = 7;
+  const SearchResult whole = search_layouts(base, {}, opt);
+  std::vector<SearchResult> parts;
+  for (std::int64_t i = 0; i < 3; ++i) {
+    SearchOptions shard = opt;
+    shard.shard_index = i;
+    shard.shard_count = 3;
+    parts.push_back(search_layouts(base, {}, shard));
+  }
+  expect_same(whole, merge_search_results(parts, opt.top));
+}
+
+TEST(LayoutSearch, FixedKnobsAndCostObjective) {
+  const Scenario base = small_base();
+  SearchSpace space;
+  space.tp = 2;
+  space.schedule = Schedule::one_f_one_b;
+  space.gpu_counts = {4, 8};
+  SearchOptions opt;
+  opt.objective = Objective::cost;
+  opt.price_per_gpu_hour = 36;  // one cent per GPU-second
+  const SearchResult r = search_layouts(base, space, opt);
+  ASSERT_FALSE(r.rows.empty());
+  for (const SearchRow& row : r.rows) {
+    EXPECT_EQ(row.layout.tp, 2);
+    EXPECT_EQ(row.layout.schedule, Schedule::one_f_one_b);
+    EXPECT_DOUBLE_EQ(row.score, row.step_time_s * static_cast<double>(row.num_gpus) * 0.01);
+  }
+  EXPECT_TRUE(std::is_sorted(r.rows.begin(), r.rows.end(), row_before));
+}
+
+TEST(LayoutSearch, CountsDiscardsPerRule) {
+  Scenario base = small_base();
+  SearchSpace space;
+  space.tp = 3;  // does not divide 8 GPUs nor 24 heads... 24 % 3 == 0, 8 % 3 != 0
+  const SearchResult r = search_layouts(base, space, {});
+  EXPECT_EQ(r.counts.valid, 0);
+  EXPECT_GT(r.counts.invalid[static_cast<std::size_t>(LayoutRule::gpu_count)], 0);
+  EXPECT_TRUE(r.rows.empty());
+}
+
+}  // namespace
+}  // namespace ptsim::strategies
