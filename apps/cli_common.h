@@ -32,6 +32,7 @@ void add_collective_command(CLI::App& app, CommandList& commands);
 void add_validate_command(CLI::App& app, CommandList& commands);
 void add_sweep_command(CLI::App& app, CommandList& commands);
 void add_info_commands(CLI::App& app, CommandList& commands);  // schema, presets
+void add_partition_command(CLI::App& app, CommandList& commands);
 
 // Reads a scenario file; field errors name the file too ("x.json: layout.tp: ...").
 strategies::Scenario load_scenario(const std::string& file);

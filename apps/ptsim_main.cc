@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   add_validate_command(app, commands);
   add_sweep_command(app, commands);
   add_info_commands(app, commands);
+  add_partition_command(app, commands);
 
   try {
     app.parse(argc, argv);

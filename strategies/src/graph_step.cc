@@ -338,6 +338,32 @@ Partition partition_scenario(const Scenario& s) {
   return partition_layer_graph(graph_partition_problem(s, graph_layer_times(s)));
 }
 
+PartitionSummary summarize_partition(const Scenario& s, const Partition& part) {
+  const LayerGraph& g = *s.graph;
+  const PartitionCost cost = evaluate_partition(graph_partition_problem(s, graph_layer_times(s)), part.stage_of);
+  const MemoryReport memory = estimate_graph_memory(s, part);
+  const auto lists = stage_layer_lists(g, part);
+  PartitionSummary out;
+  out.method = part.method;
+  out.bottleneck_s = cost.bottleneck_s;
+  out.balanced_s = cost.balanced_s;
+  out.gap_fraction = cost.balanced_s > 0 ? cost.bottleneck_s / cost.balanced_s - 1 : 0;
+  for (int st = 0; st < part.num_stages; ++st) {
+    const auto i = static_cast<std::size_t>(st);
+    StagePartition sp;
+    sp.stage = st;
+    for (std::size_t v : lists[i]) sp.layers.push_back(g.layer(v).spec.name);
+    sp.compute_s = cost.compute_s[i];
+    sp.comm_s = cost.comm_s[i];
+    sp.cost_s = cost.cost(st);
+    sp.parameters = stage_parameters_of(g, lists[i]);
+    sp.memory_bytes = memory.stages[i].bytes.total();
+    sp.cut_bytes_out = st + 1 < part.num_stages ? cost.cut_bytes[i] : 0;
+    out.stages.push_back(std::move(sp));
+  }
+  return out;
+}
+
 LoweredStep lower_graph_step(const Scenario& s, const Partition& partition) { return GraphLowering(s, partition).run(); }
 
 MemoryReport estimate_graph_memory(const Scenario& sc, const Partition& part) {

@@ -7,6 +7,7 @@
 // Graph models run without tensor, context or expert parallelism (io/ checks the layout).
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include "ptsim/sim/task_simulator.h"
@@ -32,6 +33,27 @@ GraphLayerTimes graph_layer_times(const Scenario& scenario);
 // time between the ranks of adjacent stages (the collective model's send_recv plan).
 PartitionProblem graph_partition_problem(const Scenario& scenario, const GraphLayerTimes& times);
 Partition partition_scenario(const Scenario& scenario);
+
+// What `ptsim partition` prints: per stage its layers, time, memory and outgoing cut, and
+// the bottleneck against the perfect balance sum(T_i) / p.
+struct StagePartition {
+  int stage = 0;
+  std::vector<std::string> layers;  // in topological order
+  double compute_s = 0;             // forward + backward of one micro-batch
+  double comm_s = 0;                // its sends: activations forward, gradients backward
+  double cost_s = 0;
+  double parameters = 0;
+  double memory_bytes = 0;          // per GPU, memory_model's accounting
+  double cut_bytes_out = 0;         // activations sent to the next stage per micro-batch
+};
+struct PartitionSummary {
+  std::string method;
+  std::vector<StagePartition> stages;
+  double bottleneck_s = 0;
+  double balanced_s = 0;  // sum of layer times / p
+  double gap_fraction = 0;  // bottleneck / balanced - 1
+};
+PartitionSummary summarize_partition(const Scenario& scenario, const Partition& partition);
 
 LoweredStep lower_graph_step(const Scenario& scenario, const Partition& partition);
 MemoryReport estimate_graph_memory(const Scenario& scenario, const Partition& partition);
