@@ -25,8 +25,8 @@ TEST(LayerGraph, ResNet50HasTorchvisionParametersAndFourGigaMacs) {
   const LayerGraph g = preset("resnet50");
   EXPECT_EQ(g.total_parameters(), 25557032);  // torchvision resnet50, BN affine included
   const double macs = matmul_macs(g);
-  EXPECT_GT(macs, 4.05e9);
-  EXPECT_LT(macs, 4.15e9);
+  EXPECT_GT(macs, 4.08e9);  // torchvision lists 4.09 GFLOPS (multiply-accumulates)
+  EXPECT_LT(macs, 4.10e9);
   EXPECT_FALSE(g.is_chain());
   const auto& last = g.layer(g.topological_order().back());
   EXPECT_EQ(last.spec.op, LayerOp::softmax_loss);
