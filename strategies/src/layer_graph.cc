@@ -13,8 +13,12 @@ using costmodel::OpClass;
 
 std::string shape_text(const Shape& s) {
   std::string out = "[";
-  for (std::size_t i = 0; i < s.size(); ++i) out += (i ? "," : "") + std::to_string(s[i]);
-  return out + "]";
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (i > 0) out += ',';
+    out += std::to_string(s[i]);
+  }
+  out += ']';
+  return out;
 }
 
 double elements(const Shape& s) {
