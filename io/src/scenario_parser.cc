@@ -593,6 +593,13 @@ void check_graph_layout(strategies::Layout& l, const strategies::LayerGraph& g, 
   if (l.zero_stage > 2) {
     throw InputError("layout.zero_stage", fmt::format("{} is not supported for layer-graph models; use 0, 1 or 2", l.zero_stage));
   }
+  if (!l.reshard_after_forward) {
+    throw InputError("layout.reshard_after_forward", "false needs layout.zero_stage 3, which layer-graph models do not support");
+  }
+  if (l.schedule == strategies::Schedule::zb_h1) {
+    throw InputError("layout.schedule", "zb-h1 is not supported for layer-graph models (their backward is not split into "
+                                        "input and weight gradients); use sequential, gpipe or 1f1b");
+  }
   const auto layers = static_cast<std::int64_t>(g.num_layers());
   if (l.pp > layers) {
     throw InputError("layout.pp", fmt::format("{} is more than the layer graph's {} layers", l.pp, layers));

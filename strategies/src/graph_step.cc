@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cassert>
 #include <cmath>
 #include <optional>
 #include <string>
@@ -364,7 +365,11 @@ PartitionSummary summarize_partition(const Scenario& s, const Partition& part) {
   return out;
 }
 
-LoweredStep lower_graph_step(const Scenario& s, const Partition& partition) { return GraphLowering(s, partition).run(); }
+LoweredStep lower_graph_step(const Scenario& s, const Partition& partition) {
+  // io/ rejects zb-h1 for graph models: their backward is one pass per layer, not B and W.
+  assert(s.layout.schedule != Schedule::zb_h1);
+  return GraphLowering(s, partition).run();
+}
 
 MemoryReport estimate_graph_memory(const Scenario& sc, const Partition& part) {
   const LayerGraph& g = *sc.graph;
