@@ -40,6 +40,7 @@ void add_search_commands(CLI::App& app, CommandList& commands);  // search, merg
 // years) -> kExitBadInput ("ptsim: error: ..."), any other exception ->
 // kExitInternal ("ptsim: internal error: ..."); otherwise the command's own code.
 int run_command(const std::function<int()>& command, std::ostream& err);
+void add_partition_command(CLI::App& app, CommandList& commands);
 
 // Reads a scenario file; field errors name the file too ("x.json: layout.tp: ...").
 strategies::Scenario load_scenario(const std::string& file);

@@ -14,6 +14,7 @@ packages=(
   libgtest-dev        # unit and golden tests
   libgmock-dev        # matchers used by the tests
   libbenchmark-dev    # bench/: Google Benchmark
+  libboost-graph-dev  # strategies/: layer-graph models (DAG, topological order, cycle check) and partitioning
   python3-matplotlib  # plots/: pictures from ptsim's outputs (run with /usr/bin/python3)
 )
 if [ "${1:-}" = "--fuzz" ]; then

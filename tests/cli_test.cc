@@ -451,3 +451,62 @@ TEST(CliValidate, CheckFailsWhenASetLosesItsGuard) {
 }
 
 }  // namespace
+
+namespace {
+
+const std::string kCnnGraph = R"({"name": "tiny-cnn", "layers": [
+  {"name": "image", "op": "input", "shape": [1, 28, 28]},
+  {"name": "conv", "op": "conv2d", "inputs": ["image"], "out_channels": 8, "kernel": 3, "padding": 1},
+  {"name": "relu", "op": "relu", "inputs": ["conv"]},
+  {"name": "pool", "op": "maxpool", "inputs": ["relu"], "kernel": 2},
+  {"name": "flat", "op": "flatten", "inputs": ["pool"]},
+  {"name": "fc", "op": "linear", "inputs": ["flat"], "out_features": 10},
+  {"name": "loss", "op": "softmax_loss", "inputs": ["fc"]}
+]})";
+
+std::string graph_scenario(const std::string& graph_file, const std::string& layout) {
+  return R"({"layer_graph": {"file": ")" + graph_file + R"("}, "cluster": {"preset": "dgx-a100", "num_gpus": 4},
+             "training": {"global_batch_size": 64}, "layout": )" + layout + "}";
+}
+
+TEST(CliLayerGraph, SimulatesAGraphFileAndPartitionsIt) {
+  const fs::path dir = temp_dir();
+  std::ofstream(dir / "cnn.json") << kCnnGraph;
+  const fs::path file = write_scenario("graph", graph_scenario("cnn.json", R"({"pp": 2, "micro_batch_size": 8})"));
+  const CommandResult sim = run_ptsim("simulate '" + file.string() + "' --json");
+  ASSERT_EQ(sim.exit_code, 0) << sim.err;
+  EXPECT_NE(sim.out.find(R"("model": "tiny-cnn")"), std::string::npos);
+  const CommandResult part = run_ptsim("partition '" + file.string() + "'");
+  ASSERT_EQ(part.exit_code, 0) << part.err;
+  EXPECT_NE(part.out.find("perfect balance sum(T_i)/p"), std::string::npos) << part.out;
+  const CommandResult json1 = run_ptsim("partition '" + file.string() + "' --pp 4 --json");
+  const CommandResult json2 = run_ptsim("partition '" + file.string() + "' --pp 4 --json");
+  ASSERT_EQ(json1.exit_code, 0) << json1.err;
+  EXPECT_EQ(json1.out, json2.out);
+  EXPECT_NE(json1.out.find(R"("gap_fraction")"), std::string::npos);
+  EXPECT_NE(json1.out.find(R"("cut_bytes_out")"), std::string::npos);
+}
+
+TEST(CliLayerGraph, BadGraphsAndLayoutsAreOneLineErrors) {
+  const fs::path dir = temp_dir();
+  std::string bad = kCnnGraph;
+  bad.replace(bad.find(R"("inputs": ["pool"])"), 18, R"("inputs": ["pol"])");
+  std::ofstream(dir / "bad.json") << bad;
+  const fs::path file = write_scenario("scenario", graph_scenario("bad.json", R"({"pp": 1})"));
+  const CommandResult r = run_ptsim("simulate '" + file.string() + "'");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err, "ptsim: error: " + file.string() +
+                       ": layer_graph.file: bad.json: layers[4] (flat).inputs[0]: unknown layer 'pol' (a dangling edge)\n");
+  std::ofstream(dir / "cnn.json") << kCnnGraph;
+  const fs::path tp = write_scenario("tp", graph_scenario("cnn.json", R"({"tp": 2, "pp": 1})"));
+  const CommandResult t = run_ptsim("simulate '" + tp.string() + "'");
+  EXPECT_EQ(t.exit_code, 2);
+  EXPECT_EQ(t.err, "ptsim: error: " + tp.string() +
+                       ": layout.tp: 2 is not 1: layer-graph models run with data and pipeline parallelism only\n");
+  const CommandResult pp = run_ptsim("partition '" + tp.string() + "' --pp 9");
+  EXPECT_EQ(pp.exit_code, 2);
+  const CommandResult transformer = run_ptsim("partition '" + std::string(PTSIM_SOURCE_DIR) + "/scenarios/gpt3-175b-1024-a100.json'");
+  EXPECT_EQ(transformer.exit_code, 2);
+}
+
+}  // namespace

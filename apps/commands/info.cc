@@ -4,6 +4,7 @@
 #include "../cli_common.h"
 #include "ptsim/costmodel/hardware.h"
 #include "ptsim/io/scenario_parser.h"
+#include "ptsim/strategies/layer_graph.h"
 #include "ptsim/strategies/model.h"
 
 namespace ptsim::apps {
@@ -18,6 +19,8 @@ void add_info_commands(CLI::App& app, CommandList& commands) {
   commands.push_back({presets, [] {
                         std::cout << "models:";
                         for (const auto& n : strategies::model_preset_names()) std::cout << " " << n;
+                        std::cout << "\nlayer graphs:";
+                        for (const auto& n : strategies::layer_graph_preset_names()) std::cout << " " << n;
                         std::cout << "\ngpus:";
                         for (const auto& n : costmodel::gpu_preset_names()) std::cout << " " << n;
                         std::cout << "\nnodes:";

@@ -16,9 +16,11 @@
 #include "ptsim/costmodel/efficiency.h"
 #include "ptsim/costmodel/hardware.h"
 #include "ptsim/costmodel/units.h"
+#include "ptsim/strategies/layer_graph.h"
 #include "ptsim/strategies/model.h"
 #include "ptsim/strategies/scenario.h"
 #include "hf_config.h"
+#include "layer_graph_file.h"
 
 // A visitor V provides, each taking the Field first:
 //   preset(f, kind, names_fn, find_fn, target, naming)  a preset name that replaces target;
@@ -95,12 +97,19 @@ inline strategies::Layout layout_without_dp() {
   return l;
 }
 
+inline strategies::Training training_without_seq_length() {
+  strategies::Training t;
+  t.seq_length = 0;  // 0: not given (required for transformers, derived for layer graphs)
+  return t;
+}
+
 struct ScenarioInput {
   std::string name = strategies::Scenario{}.name;
   std::string description;
   strategies::TransformerConfig model;  // 0 in num_query_groups / ffn_hidden_size: not given
+  strategies::LayerGraphSpec graph;     // no layers: not given
   ClusterInput cluster;
-  strategies::Training training;
+  strategies::Training training = training_without_seq_length();
   strategies::Layout layout = layout_without_dp();
 };
 
@@ -391,8 +400,11 @@ void cluster_fields(V& v, ClusterInput& c) {
 
 template <class V>
 void training_fields(V& v, strategies::Training& t) {
-  v.integer({.name = "seq_length", .description = "tokens per sequence", .presence = required,
-             .unit = "tokens"},
+  v.integer({.name = "seq_length",
+             .description = "tokens per sequence; required for transformer models; layer "
+                            "graphs: the graph's tokens_per_sample (shapes are fixed in the "
+                            "graph), and if given it must equal that",
+             .presence = derived, .unit = "tokens"},
             t.seq_length, IntRule::positive);
   v.integer({.name = "global_batch_size", .description = "sequences per optimizer step",
              .presence = required, .unit = "sequences"},
@@ -502,14 +514,37 @@ void layout_fields(V& v, strategies::Layout& l) {
 }
 
 template <class V>
+void layer_graph_fields(V& v, strategies::LayerGraphSpec& g) {
+  v.exactly_one_of("preset", "file");
+  v.preset({.name = "preset",
+            .description = "layer-graph preset: resnet50 (ImageNet 224x224), bert-large "
+                           "(sequence 512), mnist-cnn",
+            .presence = derived},
+           "layer-graph", &strategies::layer_graph_preset_names, &strategies::find_layer_graph_preset, g,
+           PresetNaming::keep);
+  v.file_import({.name = "file",
+                 .description = "path to a layer-graph JSON file (docs/layer-graph.md), relative "
+                                "to the scenario file; not with preset"},
+                ImportFn<strategies::LayerGraphSpec>{&import_layer_graph}, g);
+}
+
+template <class V>
 void scenario_fields(V& v, ScenarioInput& s) {
   v.string({.name = "name", .description = "label for reports"}, s.name);
   v.string({.name = "description", .description = "free text; ignored"}, s.description);
+  v.exactly_one_of("model", "layer_graph");
   v.object_or_preset({.name = "model",
-                      .description = "a model preset name, or an object: preset plus "
-                                     "overrides, or every field inline",
-                      .presence = required},
+                      .description = "a transformer: a model preset name, or an object: preset "
+                                     "plus overrides, or every field inline; give this or "
+                                     "layer_graph",
+                      .presence = derived},
                      [&](auto& sub) { model_fields(sub, s.model); });
+  v.object_or_preset({.name = "layer_graph",
+                      .description = "any other model as a graph of layers (CNNs, encoders): a "
+                                     "layer-graph preset name, or an object with preset or file; "
+                                     "give this or model",
+                      .presence = derived},
+                     [&](auto& sub) { layer_graph_fields(sub, s.graph); });
   v.object({.name = "cluster", .description = "the GPUs and how they are connected",
             .presence = required},
            [&](auto& sub) { cluster_fields(sub, s.cluster); });

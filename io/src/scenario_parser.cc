@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <memory>
 #include <limits>
 #include <optional>
 #include <set>
@@ -22,6 +23,7 @@
 
 #include "input_file.h"
 #include "ptsim/strategies/layout_rules.h"
+#include "ptsim/strategies/layer_graph.h"
 #include "scenario_fields.h"
 #include "scenario_text.h"
 
@@ -462,6 +464,67 @@ void check_layout(strategies::Layout& l, const strategies::TransformerConfig& m,
   }
 }
 
+// The layout rules of a layer-graph model: data and pipeline parallelism only.
+void check_graph_layout(strategies::Layout& l, const strategies::LayerGraph& g, const strategies::Training& t,
+                        std::int64_t num_gpus) {
+  const std::string why = "layer-graph models run with data and pipeline parallelism only";
+  const std::pair<std::string_view, std::int64_t> ones[] = {
+      {"tp", l.tp}, {"cp", l.cp}, {"ep", l.ep}, {"virtual_stages", l.virtual_stages}};
+  for (const auto& [name, value] : ones) {
+    if (value != 1) throw InputError(fmt::format("layout.{}", name), fmt::format("{} is not 1: {}", value, why));
+  }
+  const std::pair<std::string_view, bool> offs[] = {
+      {"sequence_parallel", l.sequence_parallel}, {"tp_comm_overlap", l.tp_comm_overlap},
+      {"overlap_grad_reduce", l.overlap_grad_reduce},
+      {"num_layers_in_first_pipeline_stage", l.num_layers_in_first_pipeline_stage != 0},
+      {"num_layers_in_last_pipeline_stage", l.num_layers_in_last_pipeline_stage != 0}};
+  for (const auto& [name, on] : offs) {
+    if (on) {
+      throw InputError(fmt::format("layout.{}", name),
+                       "is not supported for layer-graph models (the partitioner places the layers)");
+    }
+  }
+  if (l.recompute != strategies::Recompute::none) {
+    throw InputError("layout.recompute", fmt::format("{} is not supported for layer-graph models; use none",
+                                                     strategies::to_string(l.recompute)));
+  }
+  if (l.zero_stage > 2) {
+    throw InputError("layout.zero_stage", fmt::format("{} is not supported for layer-graph models; use 0, 1 or 2", l.zero_stage));
+  }
+  if (!l.reshard_after_forward) {
+    throw InputError("layout.reshard_after_forward", "false needs layout.zero_stage 3, which layer-graph models do not support");
+  }
+  if (l.schedule == strategies::Schedule::zb_h1) {
+    throw InputError("layout.schedule", "zb-h1 is not supported for layer-graph models (their backward is not split into "
+                                        "input and weight gradients); use sequential, gpipe or 1f1b");
+  }
+  const auto layers = static_cast<std::int64_t>(g.num_layers());
+  if (l.pp > layers) {
+    throw InputError("layout.pp", fmt::format("{} is more than the layer graph's {} layers", l.pp, layers));
+  }
+  if (l.dp == 0) {
+    if (num_gpus % l.pp != 0) {
+      throw InputError("layout.dp", fmt::format("not given, and cluster.num_gpus {} is not divisible by pp ({})",
+                                                num_gpus, l.pp));
+    }
+    l.dp = num_gpus / l.pp;
+  }
+  if (l.dp * l.pp != num_gpus) {
+    throw InputError("layout", fmt::format("dp ({}) x pp ({}) = {} does not equal cluster.num_gpus {}", l.dp, l.pp,
+                                           l.dp * l.pp, num_gpus));
+  }
+  const std::int64_t per_step = l.dp * l.micro_batch_size;
+  if (t.global_batch_size % per_step != 0) {
+    throw InputError("training.global_batch_size",
+                     fmt::format("{} is not divisible by dp ({}) x micro_batch_size ({}) = {}",
+                                 t.global_batch_size, l.dp, l.micro_batch_size, per_step));
+  }
+  if (t.allocator_overhead_fraction >= 1) {
+    throw InputError("training.allocator_overhead_fraction",
+                     fmt::format("{} is not below 1", t.allocator_overhead_fraction));
+  }
+}
+
 // Rejects a key given twice in one object (nlohmann would keep the last one silently).
 class DuplicateKeyCheck {
  public:
@@ -512,16 +575,33 @@ strategies::Scenario parse_scenario_in(const json& doc, const std::filesystem::p
 
   strategies::Scenario s;
   s.name = in.name;
-  s.model = in.model;
-  check_model(s.model);
   s.cluster = make_cluster(in.cluster);
   if (!in.cluster.profile.empty()) {
     const std::filesystem::path file = in.cluster.profile;
     attach_profile(s.cluster, file.is_absolute() ? file : base_dir / file, "cluster.profile");
   }
   s.training = in.training;
-  check_precision(s.training, s.cluster.gpu);
   s.layout = in.layout;
+  if (!in.graph.layers.empty()) {
+    // Presets are valid and files were validated on import; build cannot fail here.
+    s.graph = std::make_shared<const strategies::LayerGraph>(strategies::LayerGraph::build(in.graph));
+    s.model.name = s.graph->name();
+    const std::int64_t tokens = s.graph->tokens_per_sample();
+    if (s.training.seq_length != 0 && s.training.seq_length != tokens) {
+      throw InputError("training.seq_length",
+                       fmt::format("{} differs from the layer graph's tokens_per_sample {} (its shapes are fixed); "
+                                   "leave it out",
+                                   s.training.seq_length, tokens));
+    }
+    s.training.seq_length = tokens;
+    check_precision(s.training, s.cluster.gpu);
+    check_graph_layout(s.layout, *s.graph, s.training, s.cluster.num_gpus());
+    return s;
+  }
+  if (s.training.seq_length == 0) throw InputError("training.seq_length", "required");
+  s.model = in.model;
+  check_model(s.model);
+  check_precision(s.training, s.cluster.gpu);
   if (layout_rules) {
     check_layout(s.layout, s.model, s.training, s.cluster.num_gpus());
   } else if (t_fraction_bad(s.training)) {

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "ptsim/strategies/layer_graph.h"
+
 namespace ptsim::io {
 namespace {
 
@@ -115,8 +117,13 @@ std::string step_report_table(const strategies::Scenario& s, const strategies::S
     out += fmt::format("  {:<22}{}\n", label, value);
   };
   out += fmt::format("ptsim simulate: {}\n", s.name);
-  line("model", fmt::format("{} ({} parameters, {} layers, hidden {})", s.model.name, count(r.parameters_total),
-                            s.model.num_layers, s.model.hidden_size));
+  if (s.graph) {
+    line("model", fmt::format("{} ({} parameters, {} layers, layer graph)", s.graph->name(), count(r.parameters_total),
+                              s.graph->num_layers()));
+  } else {
+    line("model", fmt::format("{} ({} parameters, {} layers, hidden {})", s.model.name, count(r.parameters_total),
+                              s.model.num_layers, s.model.hidden_size));
+  }
   line("cluster", fmt::format("{} x {} ({} nodes of {})", r.num_gpus, s.cluster.gpu.name, s.cluster.num_nodes,
                               s.cluster.gpus_per_node));
   line("layout", fmt::format("tp {}{} x pp {} x dp {}, {}{} schedule, recompute {}{}{}", s.layout.tp,

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "ptsim/strategies/graph_step.h"
 #include "ptsim/strategies/pipeline_schedule.h"
 
 namespace ptsim::strategies {
@@ -119,6 +120,7 @@ std::int64_t microbatches_in_flight(Schedule schedule, int stage, int num_stages
 }
 
 MemoryReport estimate_memory(const Scenario& sc) {
+  if (sc.graph) return estimate_graph_memory(sc, partition_scenario(sc));
   const ShapeContext shape = shape_context(sc);
   const auto& m = sc.model;
   const int p = static_cast<int>(sc.layout.pp);

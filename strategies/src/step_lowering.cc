@@ -9,6 +9,7 @@
 
 #include "ptsim/costmodel/collective_algorithms.h"
 #include "ptsim/costmodel/op_cost.h"
+#include "ptsim/strategies/graph_step.h"
 #include "ptsim/strategies/pipeline_schedule.h"
 #include "ptsim/strategies/rank_grid.h"
 #include "ptsim/strategies/transformer_ops.h"
@@ -597,7 +598,10 @@ class StepLowering {
 
 }  // namespace
 
-LoweredStep lower_step(const Scenario& scenario) { return StepLowering(scenario).run(); }
+LoweredStep lower_step(const Scenario& scenario) {
+  if (scenario.graph) return lower_graph_step(scenario, partition_scenario(scenario));
+  return StepLowering(scenario).run();
+}
 
 std::vector<StagePlan> plan_stages(const Scenario& scenario) { return StepLowering(scenario).plan_only(); }
 

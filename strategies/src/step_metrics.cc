@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "ptsim/strategies/graph_step.h"
 #include "ptsim/strategies/task_labels.h"
 #include "ptsim/strategies/transformer_ops.h"
 
@@ -131,6 +132,7 @@ std::vector<Breakdown> breakdown_per_process(const sim::TaskGraph& graph, const 
 }
 
 StepResult compute_step_result(const Scenario& s, const LoweredStep& lowered, const sim::Timeline& timeline) {
+  if (s.graph) return compute_graph_step_result(s, lowered, timeline);
   StepResult r;
   r.step_time = timeline.makespan;
   r.num_gpus = s.layout.num_gpus();

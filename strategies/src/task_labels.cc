@@ -63,6 +63,7 @@ std::string_view to_string(OpId op) {
     case OpId::mla_kv_up: return "mla_kv_up";
     case OpId::embedding_norm: return "embedding_norm";
     case OpId::mlm_transform: return "mlm_transform";
+    case OpId::graph_layer: return "layer";
   }
   return "?";
 }

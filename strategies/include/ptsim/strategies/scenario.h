@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -13,6 +14,8 @@
 #include "ptsim/strategies/model.h"
 
 namespace ptsim::strategies {
+
+class LayerGraph;  // layer_graph.h
 
 // zb_h1: Qi et al. 2023's ZB-H1, 1F1B with each backward split into B (input gradients)
 // and W (weight gradients), the W passes deferred to fill the pipeline's drain.
@@ -90,6 +93,9 @@ struct StageLayers {
 struct Scenario {
   std::string name = "scenario";
   TransformerConfig model;
+  // Set: the model is this layer graph (layer_graph.h, graph_step.h) and `model` is unused;
+  // training.seq_length is then the graph's tokens per sample.
+  std::shared_ptr<const LayerGraph> graph;
   costmodel::ClusterSpec cluster;
   Training training;
   Layout layout;

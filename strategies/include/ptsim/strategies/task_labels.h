@@ -67,6 +67,7 @@ enum class OpId : std::uint16_t {
   mla_kv_up,          // MLA: KV latent -> per-head keys (nope) and values
   embedding_norm,     // post-LN models (BERT): LayerNorm after the embedding
   mlm_transform,      // BERT masked-LM head: dense h x h + GeLU + LayerNorm
+  graph_layer,  // one layer of a layer-graph model (all its kernels)
 };
 
 struct TaskLabel {
