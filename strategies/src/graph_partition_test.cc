@@ -16,9 +16,10 @@ LayerGraph random_chain(std::size_t n) {
   LayerGraphSpec spec;
   spec.name = "chain";
   for (std::size_t i = 0; i < n; ++i) {
-    LayerSpec l = make_layer("l" + std::to_string(i), i == 0 ? LayerOp::input : LayerOp::relu);
+    // std::string(1, 'l') + ...: GCC 12 warns (-Wrestrict, a false positive) on "l" + to_string.
+    LayerSpec l = make_layer(std::string(1, 'l') + std::to_string(i), i == 0 ? LayerOp::input : LayerOp::relu);
     if (i == 0) l.shape = {8};
-    if (i > 0) l.inputs = {"l" + std::to_string(i - 1)};
+    if (i > 0) l.inputs = {std::string(1, 'l') + std::to_string(i - 1)};
     spec.layers.push_back(l);
   }
   return LayerGraph::build(spec);

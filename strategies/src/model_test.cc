@@ -103,8 +103,12 @@ TEST(DeepSeekV3, MlaSequenceParallelGathersTheLatentsNotTheHiddenStates) {
   EXPECT_DOUBLE_EQ(first->collective_bytes, 4096.0 * (1536 + 512 + 64) * 2);
   // Down projections run on the rank's 512 tokens, up projections on all 4096.
   for (const OpStep& op : ops) {
-    if (op.op == OpId::mla_q_down) EXPECT_DOUBLE_EQ(op.work.flops, 2.0 * 512 * 1536 * 7168);
-    if (op.op == OpId::mla_q_up) EXPECT_DOUBLE_EQ(op.work.flops, 2.0 * 4096 * (16 * 192) * 1536);
+    if (op.op == OpId::mla_q_down) {
+      EXPECT_DOUBLE_EQ(op.work.flops, 2.0 * 512 * 1536 * 7168);
+    }
+    if (op.op == OpId::mla_q_up) {
+      EXPECT_DOUBLE_EQ(op.work.flops, 2.0 * 4096 * (16 * 192) * 1536);
+    }
   }
 }
 
