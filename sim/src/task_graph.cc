@@ -60,25 +60,26 @@ TaskId TaskGraph::add_transfer(std::span<const StreamId> streams, std::span<cons
   // Validate everything before changing anything, so a throw leaves the graph as it was.
   for (std::size_t i = 0; i < flows.size(); ++i) {
     const FlowSpec& f = flows[i];
-    const std::string where = "add_transfer: flow " + std::to_string(i) + ": ";
+    // Built only on error: lowering a full-mode step checks tens of millions of flows.
+    const auto where = [i] { return "add_transfer: flow " + std::to_string(i) + ": "; };
     if (!std::isfinite(f.bytes) || f.bytes < 0) {
-      throw std::invalid_argument(where + "bytes must be finite and >= 0");
+      throw std::invalid_argument(where() + "bytes must be finite and >= 0");
     }
     if (!std::isfinite(f.max_rate_bytes_per_s) || f.max_rate_bytes_per_s < 0) {
-      throw std::invalid_argument(where + "max_rate_bytes_per_s must be finite and >= 0 (0 = no cap)");
+      throw std::invalid_argument(where() + "max_rate_bytes_per_s must be finite and >= 0 (0 = no cap)");
     }
     if (f.path.empty() && f.bytes > 0 && f.max_rate_bytes_per_s == 0) {
-      throw std::invalid_argument(where + "a flow with bytes needs a path or a max rate");
+      throw std::invalid_argument(where() + "a flow with bytes needs a path or a max rate");
     }
     for (std::size_t k = 0; k < f.path.size(); ++k) {
       const LinkId l = f.path[k];
-      if (l >= links_.size()) throw std::out_of_range(where + "unknown link " + std::to_string(l));
+      if (l >= links_.size()) throw std::out_of_range(where() + "unknown link " + std::to_string(l));
       if (!(link_capacity_[l] > 0)) {
-        throw std::invalid_argument(where + "link '" + links_[l].name +
+        throw std::invalid_argument(where() + "link '" + links_[l].name +
                                     "' has no capacity: it can only be held exclusively");
       }
       for (std::size_t j = 0; j < k; ++j) {
-        if (f.path[j] == l) throw std::invalid_argument(where + "link '" + links_[l].name + "' appears twice in the path");
+        if (f.path[j] == l) throw std::invalid_argument(where() + "link '" + links_[l].name + "' appears twice in the path");
       }
     }
   }

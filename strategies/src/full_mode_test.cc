@@ -177,7 +177,7 @@ TEST_P(FullMode, SameStepTimeAndBreakdownsAsCollapsed) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Layouts, FullMode, ::testing::ValuesIn(cases()),
-                         [](const ::testing::TestParamInfo<Case>& info) { return info.param.name; });
+                         [](const ::testing::TestParamInfo<Case>& p) { return p.param.name; });
 
 // Every rank of a stage finishes each block at the same time as the representative does
 // (equivalent ranks), and a collective is one task on every member's stream.

@@ -116,6 +116,7 @@ class TaskGraph {
   std::uint32_t tag(TaskId task) const { return tags_[task]; }
   std::span<const StreamId> streams_of(TaskId task) const;
   std::span<const LinkId> links_of(TaskId task) const;
+  bool task_links_empty() const { return task_links_.empty(); }  // no task holds a link
   // A transfer's flows, as a range of consecutive ids (empty for other tasks).
   IdRange<FlowId> flows_of(TaskId task) const { return {flow_offsets_[task], flow_offsets_[task + 1]}; }
   TaskId task_of(FlowId flow) const { return flow_task_[flow]; }
