@@ -109,7 +109,7 @@ std::vector<Case> cases() {
     s.layout.ep = 8;
     return s;
   });
-  add("moe_ep2_cp2", [] {
+  add("moe_ep4_over_dp2_cp2", [] {
     Scenario s = small("mixtral-8x7b", "dgx-h100", 8192, 8, 2, 2, 2, 2);
     s.layout.ep = 4;
     return s;
