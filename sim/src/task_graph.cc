@@ -41,8 +41,11 @@ TaskId TaskGraph::add_task(std::span<const StreamId> streams, std::span<const Li
   }
   task_streams_.insert(task_streams_.end(), streams.begin(), streams.end());
   stream_offsets_.push_back(static_cast<std::uint32_t>(task_streams_.size()));
-  task_links_.insert(task_links_.end(), links.begin(), links.end());
-  link_offsets_.push_back(static_cast<std::uint32_t>(task_links_.size()));
+  if (!links.empty() && link_offsets_.empty()) link_offsets_.assign(durations_.size() + 1, 0);  // first holder
+  if (!link_offsets_.empty()) {
+    task_links_.insert(task_links_.end(), links.begin(), links.end());
+    link_offsets_.push_back(static_cast<std::uint32_t>(task_links_.size()));
+  }
   flow_offsets_.push_back(flow_offsets_.back());
   durations_.push_back(duration);
   tags_.push_back(tag);
@@ -97,7 +100,7 @@ TaskId TaskGraph::add_transfer(std::span<const StreamId> streams, std::span<cons
   flow_offsets_.push_back(static_cast<FlowId>(flow_task_.size()));
   task_streams_.insert(task_streams_.end(), streams.begin(), streams.end());
   stream_offsets_.push_back(static_cast<std::uint32_t>(task_streams_.size()));
-  link_offsets_.push_back(static_cast<std::uint32_t>(task_links_.size()));
+  if (!link_offsets_.empty()) link_offsets_.push_back(static_cast<std::uint32_t>(task_links_.size()));
   durations_.push_back(latency);
   tags_.push_back(tag);
   is_transfer_.push_back(1);
@@ -119,6 +122,7 @@ std::span<const StreamId> TaskGraph::streams_of(TaskId task) const {
 }
 
 std::span<const LinkId> TaskGraph::links_of(TaskId task) const {
+  if (link_offsets_.empty()) return {};
   const auto begin = link_offsets_[task];
   return {task_links_.data() + begin, link_offsets_[task + 1] - begin};
 }

@@ -191,10 +191,16 @@ TEST(FullModeStructure, CollectiveIsOneTaskOnEveryMembersStream) {
     ++tp_tasks;
     const auto streams = full.graph.streams_of(t);
     ASSERT_EQ(streams.size(), 4u);
-    // Members are the consecutive ranks of one TP group, on their tp-comm streams.
-    const auto first = full.graph.stream(streams[0]).process;
-    for (std::size_t i = 0; i < streams.size(); ++i) EXPECT_EQ(full.graph.stream(streams[i]).name, "tp-comm");
-    (void)first;
+    // Members are the four ranks of one TP group (four processes), on their tp-comm streams,
+    // and the task carries every member's flows (NVLink tx and rx each).
+    std::vector<sim::ProcessId> members;
+    for (const sim::StreamId st : streams) {
+      EXPECT_EQ(full.graph.stream(st).name, "tp-comm");
+      members.push_back(full.graph.stream(st).process);
+    }
+    std::sort(members.begin(), members.end());
+    EXPECT_EQ(std::unique(members.begin(), members.end()), members.end());
+    EXPECT_EQ(full.graph.flows_of(t).size(), 8u);
   }
   const LoweredStep collapsed = lower_step(s, LoweringMode::collapsed);
   std::size_t collapsed_tp = 0;

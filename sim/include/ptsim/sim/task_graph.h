@@ -147,7 +147,9 @@ class TaskGraph {
   // Per task, its streams and links as ranges in flat arrays (offsets_[t]..offsets_[t+1]).
   std::vector<std::uint32_t> stream_offsets_{0};
   std::vector<StreamId> task_streams_;
-  std::vector<std::uint32_t> link_offsets_{0};
+  // Empty until some task holds a link (then one entry per task + 1): a lowered step has
+  // tens of millions of tasks and none holds a link.
+  std::vector<std::uint32_t> link_offsets_;
   std::vector<LinkId> task_links_;
   // Per task, its flows (flow_offsets_[t]..flow_offsets_[t+1]); per flow, its path.
   std::vector<FlowId> flow_offsets_{0};
