@@ -114,6 +114,14 @@ std::vector<Case> cases() {
     s.layout.ep = 4;
     return s;
   });
+  add("deepseek_v3_dense_and_moe_layers_ep8", [] {
+    // MLA attention; layers 0-2 dense, the rest MoE: stage 0 holds both kinds.
+    Scenario s = small("deepseek-v3", "dgx-h100", 4096, 16, 2, 2, 8);
+    s.layout.ep = 8;
+    s.layout.zero_stage = 1;
+    s.layout.overlap_grad_reduce = true;
+    return s;
+  });
   add("uneven_stages", [] {
     Scenario s = small("llama3-8b", "dgx-h100", 4096, 16, 2, 4, 2, 1, 14);
     s.layout.num_layers_in_first_pipeline_stage = 2;
