@@ -2,7 +2,8 @@
 // layouts of docs/performance.md: GPT-3 175B on 1,024 A100s (TP8 PP16 DP8, 1F1B, 192
 // micro-batches), Llama-3-405B on 16,384 H100s (TP8 PP16 DP128, 16 micro-batches), and a
 // 9,216-GPU MoE layout shaped like SimAI's large example (EP16, PP12, 8 virtual stages,
-// 24 micro-batches, interleaved 1F1B actually simulated).
+// 24 micro-batches, interleaved 1F1B actually simulated). The --full benchmark simulates
+// every rank of a mid-size case: GPT-3 175B on 256 A100s (TP8 PP8 DP4, 32 micro-batches).
 #include <benchmark/benchmark.h>
 
 #include "ptsim/strategies/step_metrics.h"
@@ -80,20 +81,41 @@ Scenario moe_9216() {
   return s;
 }
 
-void run_step(benchmark::State& state, const Scenario& scenario) {
+// Mid-size, small enough to simulate every rank in about a second.
+Scenario gpt3_256() {
+  Scenario s = gpt3_1024();
+  s.name = "gpt3-175b-256-a100";
+  s.cluster.num_nodes = 32;
+  s.training.global_batch_size = 128;  // 32 micro-batches x DP4
+  s.layout.pp = 8;
+  s.layout.dp = 4;
+  return s;
+}
+
+void run_step(benchmark::State& state, const Scenario& scenario,
+              ptsim::strategies::LoweringMode mode = ptsim::strategies::LoweringMode::automatic) {
   for (auto _ : state) {
-    const auto step = ptsim::strategies::simulate_step(scenario);
+    const auto step = ptsim::strategies::simulate_step(scenario, mode);
     benchmark::DoNotOptimize(step.result.step_time);
     state.counters["events_per_s"] = benchmark::Counter(static_cast<double>(step.result.events),
                                                         benchmark::Counter::kIsIterationInvariantRate);
     state.counters["step_s"] = step.result.step_time.seconds();
+    state.counters["tasks"] = static_cast<double>(step.result.tasks);
   }
 }
 
 void BM_SimulateStepGpt3_1024(benchmark::State& state) { run_step(state, gpt3_1024()); }
 void BM_SimulateStepLlama3_405B_16384(benchmark::State& state) { run_step(state, llama3_405b_16k()); }
 void BM_SimulateStepMoe_9216(benchmark::State& state) { run_step(state, moe_9216()); }
+void BM_SimulateStepGpt3_256Full(benchmark::State& state) {
+  run_step(state, gpt3_256(), ptsim::strategies::LoweringMode::full);
+}
+void BM_SimulateStepGpt3_256Collapsed(benchmark::State& state) {
+  run_step(state, gpt3_256(), ptsim::strategies::LoweringMode::collapsed);
+}
 BENCHMARK(BM_SimulateStepGpt3_1024)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_SimulateStepGpt3_256Collapsed)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_SimulateStepGpt3_256Full)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_SimulateStepLlama3_405B_16384)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_SimulateStepMoe_9216)->Unit(benchmark::kMillisecond);
 

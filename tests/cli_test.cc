@@ -184,6 +184,38 @@ TEST(Cli, DeepSeekV3ScenarioFitsAndPresetsListTheNewModels) {
   }
 }
 
+// --full simulates every rank: same step time where the ranks are equivalent.
+TEST(Cli, FullModeGivesTheSameStepTime) {
+  const fs::path scenario_file = fs::path(PTSIM_SOURCE_DIR) / "tests/golden/megatron-1.7b-8xa100-tp2-pp2-dp2.json";
+  const CommandResult collapsed = run_ptsim("simulate --json '" + scenario_file.string() + "'");
+  const CommandResult full = run_ptsim("simulate --json --full '" + scenario_file.string() + "'");
+  ASSERT_EQ(collapsed.exit_code, 0) << collapsed.err;
+  ASSERT_EQ(full.exit_code, 0) << full.err;
+  EXPECT_NE(collapsed.out.find("\"simulation_mode\": \"collapsed\""), std::string::npos);
+  EXPECT_NE(full.out.find("\"simulation_mode\": \"full\""), std::string::npos);
+  EXPECT_NE(full.out.find("\"simulated_ranks\": 8"), std::string::npos);
+  auto step_ns = [](const std::string& out) {
+    const auto at = out.find("\"step_time_ns\"");
+    return at == std::string::npos ? std::string() : out.substr(at, out.find(',', at) - at);
+  };
+  EXPECT_FALSE(step_ns(full.out).empty());
+  EXPECT_EQ(step_ns(collapsed.out), step_ns(full.out));
+}
+
+// Ranks that are not equivalent (CP ring steps inside a node for some ranks, across nodes
+// for others): every rank is simulated, and stderr says why.
+TEST(Cli, AsymmetricPlacementSimulatesEveryRankAndSaysWhy) {
+  const fs::path file = write_scenario(
+      "cp_ring", scenario(R"("llama3-8b")", R"({"preset": "dgx-h100", "num_gpus": 16})",
+                          R"({"seq_length": 16384, "global_batch_size": 1})",
+                          R"({"tp": 4, "cp": 4, "pp": 1, "dp": 1, "micro_batch_size": 1})"));
+  const CommandResult r = run_ptsim("simulate --json '" + file.string() + "'");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("\"simulation_mode\": \"full\""), std::string::npos);
+  EXPECT_NE(r.err.find("simulating every rank"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("CP ring steps of stage 0"), std::string::npos) << r.err;
+}
+
 TEST(Cli, TableIsTheDefaultAndSchemaPrints) {
   const fs::path scenario_file = fs::path(PTSIM_SOURCE_DIR) / "scenarios/gpt3-175b-1024-a100.json";
   const CommandResult r = run_ptsim("simulate '" + scenario_file.string() + "'");

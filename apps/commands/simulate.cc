@@ -1,4 +1,6 @@
-// `ptsim simulate SCENARIO.json [--json] [--trace FILE]`: one step of one layout.
+// `ptsim simulate SCENARIO.json [--json] [--trace FILE] [--full]`: one step of one layout,
+// with one representative rank per pipeline stage, or every rank (--full, or where the
+// ranks of a stage are not equivalent).
 #include <fmt/format.h>
 
 #include <fstream>
@@ -19,11 +21,16 @@ struct SimulateOptions {
   std::string scenario;
   bool json = false;
   std::string trace;
+  bool full = false;
 };
 
 int run_simulate(const SimulateOptions& opt) {
   const strategies::Scenario scenario = load_scenario(opt.scenario);
-  const strategies::SimulatedStep step = strategies::simulate_step(scenario);
+  const strategies::SimulatedStep step = strategies::simulate_step(
+      scenario, opt.full ? strategies::LoweringMode::full : strategies::LoweringMode::automatic);
+  if (!step.result.fallback_reason.empty()) {
+    std::cerr << "ptsim: note: simulating every rank (as --full): " << step.result.fallback_reason << "\n";
+  }
   if (!opt.trace.empty()) {
     std::ofstream out(opt.trace, std::ios::binary);
     if (!out) throw io::InputError("--trace", "cannot open '" + opt.trace + "' for writing");
@@ -54,6 +61,9 @@ void add_simulate_command(CLI::App& app, CommandList& commands) {
   sub->add_option("scenario", opt->scenario, "scenario JSON file")->required();
   sub->add_flag("--json", opt->json, "print the result as one JSON object");
   sub->add_option("--trace", opt->trace, "write a Chrome/Perfetto trace JSON to this file");
+  sub->add_flag("--full", opt->full,
+                "simulate every rank, not one representative per pipeline stage (same answer where ranks are "
+                "equivalent; slower)");
   commands.push_back({sub, [opt] { return run_simulate(*opt); }});
 }
 

@@ -108,6 +108,7 @@ json step_report_json(const strategies::Scenario& s, const strategies::StepResul
       {"events", r.events},
       {"tasks", r.tasks},
       {"simulated_ranks", r.simulated_ranks},
+      {"simulation_mode", r.full ? "full" : "collapsed"},
   };
 }
 
@@ -174,8 +175,8 @@ std::string step_report_table(const strategies::Scenario& s, const strategies::S
   mrow("runtime reserved", peak.runtime_reserved);
   mrow("allocator overhead", peak.allocator_overhead);
   out += "\n";
-  line("simulated", fmt::format("{} ranks (one per stage), {} tasks, {} events", r.simulated_ranks, r.tasks,
-                                r.events));
+  line("simulated", fmt::format("{} ranks ({}), {} tasks, {} events", r.simulated_ranks,
+                                r.full ? "every rank" : "one per stage", r.tasks, r.events));
   return out;
 }
 

@@ -41,8 +41,11 @@ TaskId TaskGraph::add_task(std::span<const StreamId> streams, std::span<const Li
   }
   task_streams_.insert(task_streams_.end(), streams.begin(), streams.end());
   stream_offsets_.push_back(static_cast<std::uint32_t>(task_streams_.size()));
-  task_links_.insert(task_links_.end(), links.begin(), links.end());
-  link_offsets_.push_back(static_cast<std::uint32_t>(task_links_.size()));
+  if (!links.empty() && link_offsets_.empty()) link_offsets_.assign(durations_.size() + 1, 0);  // first holder
+  if (!link_offsets_.empty()) {
+    task_links_.insert(task_links_.end(), links.begin(), links.end());
+    link_offsets_.push_back(static_cast<std::uint32_t>(task_links_.size()));
+  }
   flow_offsets_.push_back(flow_offsets_.back());
   durations_.push_back(duration);
   tags_.push_back(tag);
@@ -60,25 +63,26 @@ TaskId TaskGraph::add_transfer(std::span<const StreamId> streams, std::span<cons
   // Validate everything before changing anything, so a throw leaves the graph as it was.
   for (std::size_t i = 0; i < flows.size(); ++i) {
     const FlowSpec& f = flows[i];
-    const std::string where = "add_transfer: flow " + std::to_string(i) + ": ";
+    // Built only on error: lowering a full-mode step checks tens of millions of flows.
+    const auto where = [i] { return "add_transfer: flow " + std::to_string(i) + ": "; };
     if (!std::isfinite(f.bytes) || f.bytes < 0) {
-      throw std::invalid_argument(where + "bytes must be finite and >= 0");
+      throw std::invalid_argument(where() + "bytes must be finite and >= 0");
     }
     if (!std::isfinite(f.max_rate_bytes_per_s) || f.max_rate_bytes_per_s < 0) {
-      throw std::invalid_argument(where + "max_rate_bytes_per_s must be finite and >= 0 (0 = no cap)");
+      throw std::invalid_argument(where() + "max_rate_bytes_per_s must be finite and >= 0 (0 = no cap)");
     }
     if (f.path.empty() && f.bytes > 0 && f.max_rate_bytes_per_s == 0) {
-      throw std::invalid_argument(where + "a flow with bytes needs a path or a max rate");
+      throw std::invalid_argument(where() + "a flow with bytes needs a path or a max rate");
     }
     for (std::size_t k = 0; k < f.path.size(); ++k) {
       const LinkId l = f.path[k];
-      if (l >= links_.size()) throw std::out_of_range(where + "unknown link " + std::to_string(l));
+      if (l >= links_.size()) throw std::out_of_range(where() + "unknown link " + std::to_string(l));
       if (!(link_capacity_[l] > 0)) {
-        throw std::invalid_argument(where + "link '" + links_[l].name +
+        throw std::invalid_argument(where() + "link '" + links_[l].name +
                                     "' has no capacity: it can only be held exclusively");
       }
       for (std::size_t j = 0; j < k; ++j) {
-        if (f.path[j] == l) throw std::invalid_argument(where + "link '" + links_[l].name + "' appears twice in the path");
+        if (f.path[j] == l) throw std::invalid_argument(where() + "link '" + links_[l].name + "' appears twice in the path");
       }
     }
   }
@@ -96,7 +100,7 @@ TaskId TaskGraph::add_transfer(std::span<const StreamId> streams, std::span<cons
   flow_offsets_.push_back(static_cast<FlowId>(flow_task_.size()));
   task_streams_.insert(task_streams_.end(), streams.begin(), streams.end());
   stream_offsets_.push_back(static_cast<std::uint32_t>(task_streams_.size()));
-  link_offsets_.push_back(static_cast<std::uint32_t>(task_links_.size()));
+  if (!link_offsets_.empty()) link_offsets_.push_back(static_cast<std::uint32_t>(task_links_.size()));
   durations_.push_back(latency);
   tags_.push_back(tag);
   is_transfer_.push_back(1);
@@ -118,6 +122,7 @@ std::span<const StreamId> TaskGraph::streams_of(TaskId task) const {
 }
 
 std::span<const LinkId> TaskGraph::links_of(TaskId task) const {
+  if (link_offsets_.empty()) return {};
   const auto begin = link_offsets_[task];
   return {task_links_.data() + begin, link_offsets_[task + 1] - begin};
 }

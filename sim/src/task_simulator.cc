@@ -28,7 +28,8 @@ class Runner {
     const std::size_t n = g_.num_tasks();
     remaining_deps_.assign(n, 0);
     state_.assign(n, TaskState::pending);
-    waiting_on_.assign(n, kNone);
+    // Only tasks that hold links can wait for one (none do in a lowered step).
+    if (!g_.task_links_empty()) waiting_on_.assign(n, kNone);
     timeline_.start.assign(n, Time::zero());
     timeline_.end.assign(n, Time::zero());
     timeline_.stream_busy.assign(g_.num_streams(), Time::zero());
@@ -91,7 +92,8 @@ class Runner {
     for (StreamId s : g_.streams_of(t)) {
       if (!is_stream_head(s, t)) return;
     }
-    for (LinkId l : g_.links_of(t)) {
+    const auto links = g_.links_of(t);
+    for (LinkId l : links) {
       if (link_holder_[l] != kNone) {
         if (waiting_on_[t] != l) {
           waiting_on_[t] = l;
@@ -100,8 +102,8 @@ class Runner {
         return;
       }
     }
-    waiting_on_[t] = kNone;
-    for (LinkId l : g_.links_of(t)) link_holder_[l] = t;
+    if (!links.empty()) waiting_on_[t] = kNone;
+    for (LinkId l : links) link_holder_[l] = t;
     state_[t] = TaskState::running;
     const Time now = engine_.now();
     timeline_.start[t] = now;

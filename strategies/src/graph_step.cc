@@ -112,8 +112,10 @@ class GraphLowering {
 
     PipelineHooks hooks;
     hooks.emit_block = [this](int st, int, std::int64_t mb, Phase ph) { return emit_block(st, mb, ph); };
-    hooks.emit_transfer = [this](int from, int to, std::int64_t mb, Phase ph) { return emit_send(from, to, mb, ph); };
-    hooks.emit_tail = [this](int st, sim::TaskId last) { emit_tail(st, last); };
+    hooks.emit_transfer = [this](int from, int to, std::int64_t mb, Phase ph, std::span<sim::TaskId> out) {
+      out[0] = emit_send(from, to, mb, ph);
+    };
+    hooks.emit_tail = [this](int st, std::span<const sim::TaskId> last) { emit_tail(st, last[0]); };
     lower_pipeline(s_.layout.schedule, p, s_.num_microbatches(), hooks, out_.graph, 1);
     for (auto& rt : stages_) out_.stages.push_back(rt.plan);
     return std::move(out_);
@@ -212,14 +214,14 @@ class GraphLowering {
     const TaskKind kind = fwd ? TaskKind::forward : TaskKind::backward;
     auto& g = out_.graph;
     std::optional<sim::TaskId> prev;
-    BlockTasks block;
+    BlockTasks block{{0}, {0}};  // one lane: the stage's one simulated rank
     auto add = [&](Time d, std::int32_t layer) {
       const sim::TaskId id = g.add_task(rt.plan.compute_stream, d, static_cast<std::uint32_t>(kind));
       out_.labels.push_back({OpId::graph_layer, kind, layer, static_cast<std::int32_t>(mb), -1});
       if (prev) g.add_dependency(*prev, id);
-      else block.first = id;
+      else block.first[0] = id;
       prev = id;
-      block.last = id;
+      block.last[0] = id;
     };
     const std::size_t n = rt.layers.size();
     for (std::size_t i = 0; i < n; ++i) {

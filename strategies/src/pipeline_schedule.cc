@@ -124,52 +124,65 @@ void lower_pipeline(Schedule schedule, int num_stages, std::int64_t num_microbat
   const int p = num_stages;
   const int v = virtual_stages;
   const std::int64_t m = num_microbatches;
+  const auto lanes = static_cast<std::size_t>(hooks.lanes);
   const int last_virtual = p * v - 1;
   std::vector<std::vector<PipelineStep>> orders;
   for (int s = 0; s < p; ++s) orders.push_back(stage_order(schedule, s, p, m, v));
   const Phase last_phase = schedule == Schedule::zb_h1 ? Phase::weight : Phase::backward;
 
-  // transfer[(k * m + j) * 2 + phase]: what virtual stage k = chunk * p + stage sends
-  // after its block (j, phase): forward to k + 1, backward to k - 1.
+  // transfer[((k * m + j) * 2 + phase) * lanes + lane]: what virtual stage k = chunk * p +
+  // stage sends after its block (j, phase): forward to k + 1, backward to k - 1.
   constexpr sim::TaskId kNoTask = ~sim::TaskId{0};
-  std::vector<sim::TaskId> transfer(static_cast<std::size_t>(static_cast<std::int64_t>(p) * v * m * 2), kNoTask);
-  auto slot = [m](int k, std::int64_t j, Phase ph) {
-    return static_cast<std::size_t>((k * m + j) * 2 + (ph == Phase::backward ? 1 : 0));
+  std::vector<sim::TaskId> transfer(static_cast<std::size_t>(static_cast<std::int64_t>(p) * v * m * 2) * lanes, kNoTask);
+  auto slot = [m, lanes, &transfer](int k, std::int64_t j, Phase ph) {
+    const auto at = static_cast<std::size_t>((k * m + j) * 2 + (ph == Phase::backward ? 1 : 0)) * lanes;
+    return std::span<sim::TaskId>(transfer.data() + at, lanes);
   };
   auto virtual_of = [p](int stage, int chunk) { return chunk * p + stage; };
+  // Lane-wise dependencies; a task shared by several lanes (a collective) gets one edge
+  // per distinct pair.
+  auto depend = [&graph, lanes](std::span<const sim::TaskId> before, std::span<const sim::TaskId> after) {
+    for (std::size_t r = 0; r < lanes; ++r) {
+      if (r > 0 && before[r] == before[r - 1] && after[r] == after[r - 1]) continue;
+      graph.add_dependency(before[r], after[r]);
+    }
+  };
 
   for (int s = 0; s < p; ++s) {
     for (const PipelineStep& step : orders[s]) {
       const int k = virtual_of(s, step.chunk);
       if (step.phase == Phase::forward && k < last_virtual) {
-        transfer[slot(k, step.microbatch, step.phase)] = hooks.emit_transfer(s, (k + 1) % p, step.microbatch, step.phase);
+        hooks.emit_transfer(s, (k + 1) % p, step.microbatch, step.phase, slot(k, step.microbatch, step.phase));
       } else if (step.phase == Phase::backward && k > 0) {
-        transfer[slot(k, step.microbatch, step.phase)] = hooks.emit_transfer(s, (k - 1) % p, step.microbatch, step.phase);
+        hooks.emit_transfer(s, (k - 1) % p, step.microbatch, step.phase, slot(k, step.microbatch, step.phase));
       }
     }
   }
 
   for (int s = 0; s < p; ++s) {
-    sim::TaskId last_backward = kNoTask;
-    sim::TaskId previous_block = kNoTask;
+    std::vector<sim::TaskId> last_backward;
+    std::vector<sim::TaskId> previous_block;
     for (const PipelineStep& step : orders[s]) {
       const BlockTasks block = hooks.emit_block(s, step.chunk, step.microbatch, step.phase);
+      assert(block.first.size() == lanes && block.last.size() == lanes);
       const bool fwd = step.phase == Phase::forward;
       const int k = virtual_of(s, step.chunk);
       // A stage runs its blocks in schedule order, including work on its other streams
       // (a block may end with a collective).
-      if (previous_block != kNoTask) graph.add_dependency(previous_block, block.first);
+      if (!previous_block.empty()) depend(previous_block, block.first);
       previous_block = block.last;
       // Input from the neighbouring virtual stage.
-      if (fwd && k > 0) graph.add_dependency(transfer[slot(k - 1, step.microbatch, step.phase)], block.first);
+      if (fwd && k > 0) depend(slot(k - 1, step.microbatch, step.phase), block.first);
       const bool bwd = step.phase == Phase::backward;
-      if (bwd && k < last_virtual) graph.add_dependency(transfer[slot(k + 1, step.microbatch, step.phase)], block.first);
+      if (bwd && k < last_virtual) depend(slot(k + 1, step.microbatch, step.phase), block.first);
       // Output to the neighbouring virtual stage (a W pass sends nothing).
-      const sim::TaskId out = step.phase == Phase::weight ? kNoTask : transfer[slot(k, step.microbatch, step.phase)];
-      if (out != kNoTask) graph.add_dependency(block.last, out);
+      if (step.phase != Phase::weight) {
+        const auto out = slot(k, step.microbatch, step.phase);
+        if (out[0] != kNoTask) depend(block.last, out);
+      }
       if (step.phase == last_phase) last_backward = block.last;
     }
-    assert(last_backward != kNoTask);
+    assert(!last_backward.empty());
     hooks.emit_tail(s, last_backward);
   }
 }

@@ -45,14 +45,14 @@ struct UniformPipeline {
       // Keep the first chunk's forward and the first chunk's backward (the last to run).
       auto& b = blocks[s][static_cast<std::size_t>(j)];
       if (chunk == 0) (fwd ? b.first : b.second) = id;
-      return BlockTasks{id, id};
+      return BlockTasks{{id}, {id}};
     };
-    hooks.emit_transfer = [&](int from, int to, std::int64_t, Phase) {
+    hooks.emit_transfer = [&](int from, int to, std::int64_t, Phase, std::span<sim::TaskId> out) {
       const std::array<sim::LinkId, 2> links{tx[from], rx[to]};
-      return graph.add_task(std::span<const sim::StreamId>(&send[from], 1), links, tc,
-                            static_cast<std::uint32_t>(TaskKind::comm_pp));
+      out[0] = graph.add_task(std::span<const sim::StreamId>(&send[from], 1), links, tc,
+                              static_cast<std::uint32_t>(TaskKind::comm_pp));
     };
-    hooks.emit_tail = [](int, sim::TaskId) {};
+    hooks.emit_tail = [](int, std::span<const sim::TaskId>) {};
     lower_pipeline(schedule, p, m, hooks, graph, v);
     timeline = sim::simulate(graph);
   }

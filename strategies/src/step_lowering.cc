@@ -13,40 +13,64 @@
 #include "ptsim/strategies/pipeline_schedule.h"
 #include "ptsim/strategies/rank_grid.h"
 #include "ptsim/strategies/transformer_ops.h"
+#include "stage_groups.h"
 
 namespace ptsim::strategies {
 namespace {
 
 using costmodel::CollectiveOp;
 using costmodel::CollectivePlan;
+using detail::GroupSet;
 using sim::Time;
 
-// An op with its cost resolved for this scenario: a kernel's duration, or a collective's
-// plan (whose duration depends on what else is on the links; `duration` is its time alone).
-struct TimedOp {
-  OpId op;
-  bool is_tp_collective;
-  Time duration;
+constexpr sim::TaskId kNoTask = ~sim::TaskId{0};
+// Per lane (simulated rank) of a stage: a task id, or kNoTask.
+using Lanes = std::vector<sim::TaskId>;
+
+// A collective's plan for one shape class of its groups.
+struct GroupPlan {
   CollectivePlan plan;
-  bool is_cp_comm = false;
-  bool overlaps_next = false;
   bool crosses_pods = false;
-  bool is_ep_comm = false;
 };
 
-// A representative rank's ports. Capacities are the achievable bandwidth of the port
-// (line rate x the large-message fraction); concurrent flows share them max-min fairly.
+// Which groups of the stage a communication op runs on.
+enum class OpGroup : std::uint8_t { none, tp, cp, cp_ring, ep };
+
+// An op with its cost resolved for this scenario: a kernel's duration, or a collective's
+// plans per shape class of its groups (whose duration depends on what else is on the
+// links; `duration` is the representative's time alone).
+struct TimedOp {
+  OpId op;
+  OpGroup group = OpGroup::none;
+  Time duration;
+  std::vector<GroupPlan> plans;
+  bool overlaps_next = false;
+};
+
+// A rank's ports. Capacities are the achievable bandwidth of the port (line rate x the
+// large-message fraction); concurrent flows share them max-min fairly. Collapsed: the
+// spine ports are the rank's own share of its pod's uplink; full: the pod's uplink and
+// downlink themselves, shared by every rank of the pod.
 struct Ports {
   sim::LinkId nvlink_tx, nvlink_rx, net_tx, net_rx, spine_tx, spine_rx;
 };
 
-// A layer's ops, for one layer kind (dense or MoE MLP).
+// One simulated rank.
+struct RankRuntime {
+  int rank = 0;
+  sim::ProcessId process = 0;
+  sim::StreamId compute = 0, tp = 0, pp = 0, dp = 0, cp = 0, ep = 0;
+  Ports ports{};
+};
+
+// A layer's ops, for one layer kind (dense or MoE MLP). Plans per shape class of the
+// stage's DP groups.
 struct LayerOps {
   std::vector<TimedOp> fwd, bwd;
   std::vector<TimedOp> recompute;    // rerun before the layer's backward (may be empty)
   std::vector<TimedOp> weight_grad;  // zb-h1: the W pass (bwd is then the B pass)
-  CollectivePlan gather_plan;        // ZeRO 3: the layer's parameters
-  CollectivePlan reduce_plan;        // ZeRO 3 or overlap_grad_reduce: the layer's gradients
+  std::vector<GroupPlan> gather_plan;  // ZeRO 3: the layer's parameters
+  std::vector<GroupPlan> reduce_plan;  // ZeRO 3 or overlap_grad_reduce: the layer's gradients
 };
 
 struct StageOps {
@@ -58,23 +82,22 @@ struct StageOps {
 struct StageRuntime {
   StagePlan plan;
   StageOps ops;
-  sim::StreamId tp_stream = 0;
-  sim::StreamId pp_stream = 0;
-  sim::StreamId dp_stream = 0;
-  sim::StreamId cp_stream = 0;
-  sim::StreamId ep_stream = 0;
-  Ports ports{};
-  CollectivePlan dp_plan;          // ZeRO 0: all-reduce; ZeRO >= 1: reduce-scatter
-  CollectivePlan dp_gather_plan;   // ZeRO >= 1: all-gather of the updated parameters
-  bool dp_crosses_pods = false;
-  std::array<CollectivePlan, 2> send_plan;  // forward (to stage + 1), backward (to stage - 1)
-  std::array<bool, 2> send_crosses_pods{};
+  std::vector<RankRuntime> ranks;  // per lane
+  detail::StageGroups groups;
+  // Per shape class of the DP groups:
+  std::vector<GroupPlan> dp_plan;            // ZeRO 0: all-reduce; ZeRO >= 1: reduce-scatter
+  std::vector<GroupPlan> dp_gather_plan;     // ZeRO >= 1: all-gather of the updated parameters
+  std::array<std::vector<GroupPlan>, 2> send_plan;  // forward (to stage + 1), backward (to stage - 1)
 };
 
 class StepLowering {
  public:
-  explicit StepLowering(const Scenario& s)
-      : s_(s), shape_(shape_context(s)), grid_(s.layout.tp, s.layout.dp, s.layout.pp, s.layout.rank_order, s.layout.cp) {
+  StepLowering(const Scenario& s, bool full)
+      : s_(s),
+        full_(full),
+        shape_(shape_context(s)),
+        grid_(s.layout.tp, s.layout.dp, s.layout.pp, s.layout.rank_order, s.layout.cp),
+        lanes_(full ? static_cast<std::size_t>(detail::lanes_per_stage(s)) : 1) {
     const auto& gpu = s.cluster.gpu;
     nvlink_capacity_ = gpu.nvlink_bandwidth_bytes_per_s * gpu.efficiency.nvlink_bandwidth_fraction;
     net_capacity_ = s.cluster.network_bandwidth_bytes_per_s * gpu.efficiency.network_bandwidth_fraction;
@@ -86,15 +109,18 @@ class StepLowering {
     for (int st = 0; st < p; ++st) make_stage(st);
 
     PipelineHooks hooks;
+    hooks.lanes = static_cast<int>(lanes_);
     hooks.emit_block = [this](int st, int chunk, std::int64_t mb, Phase ph) { return emit_block(st, chunk, mb, ph); };
-    hooks.emit_transfer = [this](int from, int to, std::int64_t mb, Phase ph) {
-      return emit_send(from, to, mb, ph);
+    hooks.emit_transfer = [this](int from, int to, std::int64_t mb, Phase ph, std::span<sim::TaskId> out) {
+      emit_send(from, to, mb, ph, out);
     };
-    hooks.emit_tail = [this](int st, sim::TaskId last) { emit_tail(st, last); };
+    hooks.emit_tail = [this](int st, std::span<const sim::TaskId> last) { emit_tail(st, last); };
     lower_pipeline(s_.layout.schedule, p, s_.num_microbatches(), hooks, out_.graph,
                    static_cast<int>(s_.layout.virtual_stages));
 
     for (auto& rt : stages_) out_.stages.push_back(rt.plan);
+    out_.mode = full_ ? LoweringMode::full : LoweringMode::collapsed;
+    out_.simulated_ranks = static_cast<std::int64_t>(lanes_) * p;
     return std::move(out_);
   }
 
@@ -129,41 +155,49 @@ class StepLowering {
     }
     return total;
   }
+  Time alone(const GroupPlan& p) const { return alone(p.plan, p.crosses_pods); }
 
-  costmodel::GroupShape shape_of(std::span<const int> ranks) const {
-    return costmodel::group_shape(s_.cluster, ranks);
+  // A collective's plan for each shape class of `set`.
+  std::vector<GroupPlan> plans_for(const GroupSet& set, CollectiveOp op, double bytes) const {
+    std::vector<GroupPlan> plans;
+    for (const auto& shape : set.shapes) {
+      plans.push_back({costmodel::plan_collective(op, shape, bytes, s_.cluster), shape.crosses_pods});
+    }
+    return plans;
   }
 
-  std::vector<TimedOp> timed(const std::vector<OpStep>& ops, const costmodel::GroupShape& tp_shape, int stage) const {
+  static const GroupSet& set_of(const StageRuntime& rt, OpGroup g) {
+    switch (g) {
+      case OpGroup::tp: return rt.groups.tp;
+      case OpGroup::cp: return rt.groups.cp;
+      case OpGroup::cp_ring: return rt.groups.cp_ring;
+      case OpGroup::ep: return rt.groups.ep;
+      case OpGroup::none: break;
+    }
+    assert(false);
+    return rt.groups.tp;
+  }
+
+  std::vector<TimedOp> timed(const std::vector<OpStep>& ops, const StageRuntime& rt) const {
     std::vector<TimedOp> out;
     for (const OpStep& op : ops) {
-      TimedOp t{op.op, op.is_tp_collective, Time::zero(), {}};
+      TimedOp t;
+      t.op = op.op;
       if (op.is_tp_collective) {
-        t.plan = costmodel::plan_collective(op.collective, tp_shape, op.collective_bytes, s_.cluster);
-        t.crosses_pods = tp_shape.crosses_pods;
+        t.group = OpGroup::tp;
         t.overlaps_next = op.overlaps_next;
-        t.duration = alone(t.plan, tp_shape.crosses_pods);
       } else if (op.is_ep_comm) {
-        // Experts live on ep consecutive data-parallel ranks (Megatron's tp-cp-ep-dp order).
-        std::vector<int> group;
-        for (std::int64_t e = 0; e < s_.layout.ep; ++e) group.push_back(grid_.rank(0, e, stage));
-        const auto shape = shape_of(group);
-        t.plan = costmodel::plan_collective(op.collective, shape, op.collective_bytes, s_.cluster);
-        t.is_ep_comm = true;
-        t.crosses_pods = shape.crosses_pods;
-        t.duration = alone(t.plan, shape.crosses_pods);
+        t.group = OpGroup::ep;  // experts live on ep consecutive (cp, dp) ranks
       } else if (op.is_cp_comm) {
         // Ring steps go to the next CP rank; the all-gather variant spans the CP group.
-        const auto group = grid_.cp_group(0, 0, stage);
-        const std::array<int, 2> pair{group[0], group[1]};
-        const auto shape = op.collective == CollectiveOp::send_recv ? shape_of(pair) : shape_of(group);
-        t.plan = costmodel::plan_collective(op.collective, shape, op.collective_bytes, s_.cluster);
-        t.is_cp_comm = true;
+        t.group = op.collective == CollectiveOp::send_recv ? OpGroup::cp_ring : OpGroup::cp;
         t.overlaps_next = op.overlaps_next;
-        t.crosses_pods = shape.crosses_pods;
-        t.duration = alone(t.plan, shape.crosses_pods);
       } else {
         t.duration = Time::from_seconds(costmodel::kernel_time_s(op.work, s_.cluster.gpu));
+      }
+      if (t.group != OpGroup::none) {
+        t.plans = plans_for(set_of(rt, t.group), op.collective, op.collective_bytes);
+        t.duration = alone(t.plans.front());
       }
       out.push_back(std::move(t));
     }
@@ -185,6 +219,48 @@ class StepLowering {
     return t;
   }
 
+  // Full mode: a pod's uplink and downlink, created on first use, owned by a process of
+  // their own (so that a rank's breakdown sees only traffic on its own ports). Capacity:
+  // the job's GPUs in the pod x the per-GPU share, what the collapsed mode gives each rank.
+  std::pair<sim::LinkId, sim::LinkId> pod_links(int pod) {
+    if (pod_links_.size() <= static_cast<std::size_t>(pod)) pod_links_.resize(static_cast<std::size_t>(pod) + 1, {kNoTask, kNoTask});
+    auto& links = pod_links_[static_cast<std::size_t>(pod)];
+    if (links.first == kNoTask) {
+      const int n = s_.cluster.num_gpus();
+      const int size = s_.cluster.pod_gpus > 0 ? s_.cluster.pod_gpus : n;
+      const int gpus = std::min(size, n - pod * size);
+      auto& g = out_.graph;
+      const sim::ProcessId owner = g.add_process("pod " + std::to_string(pod) + " fabric");
+      links.first = g.add_link(owner, "pod-uplink", spine_capacity_ * gpus);
+      links.second = g.add_link(owner, "pod-downlink", spine_capacity_ * gpus);
+    }
+    return links;
+  }
+
+  RankRuntime make_rank(int rank, int st) {
+    RankRuntime r;
+    auto& g = out_.graph;
+    r.rank = rank;
+    r.process = g.add_process("rank " + std::to_string(rank) + " (stage " + std::to_string(st) + ")");
+    r.compute = g.add_stream(r.process, "compute");
+    r.tp = g.add_stream(r.process, "tp-comm");
+    r.pp = g.add_stream(r.process, "pp-send");
+    r.dp = g.add_stream(r.process, "dp-comm");
+    r.cp = g.add_stream(r.process, "cp-comm");
+    r.ep = g.add_stream(r.process, "ep-comm");
+    r.ports.nvlink_tx = g.add_link(r.process, "nvlink-tx", nvlink_capacity_);
+    r.ports.nvlink_rx = g.add_link(r.process, "nvlink-rx", nvlink_capacity_);
+    r.ports.net_tx = g.add_link(r.process, "net-tx", net_capacity_);
+    r.ports.net_rx = g.add_link(r.process, "net-rx", net_capacity_);
+    if (full_) {
+      std::tie(r.ports.spine_tx, r.ports.spine_rx) = pod_links(s_.cluster.pod_of(rank));
+    } else {
+      r.ports.spine_tx = g.add_link(r.process, "spine-tx", spine_capacity_);
+      r.ports.spine_rx = g.add_link(r.process, "spine-rx", spine_capacity_);
+    }
+    return r;
+  }
+
   // A lower bound on the ops' time: each kernel and each collective that does not run
   // beside a kernel; an overlapped exchange counts as nothing (the kernel beside it does).
   static Time lower_sum(const std::vector<TimedOp>& ops) {
@@ -199,22 +275,15 @@ class StepLowering {
   void make_stage(int st) {
     StageRuntime rt;
     StagePlan& plan = rt.plan;
-    auto& g = out_.graph;
     plan.stage = st;
-    plan.rank = grid_.rank(0, 0, st);
-    plan.process = g.add_process("rank " + std::to_string(plan.rank) + " (stage " + std::to_string(st) + ")");
-    plan.compute_stream = g.add_stream(plan.process, "compute");
-    rt.tp_stream = g.add_stream(plan.process, "tp-comm");
-    rt.pp_stream = g.add_stream(plan.process, "pp-send");
-    rt.dp_stream = g.add_stream(plan.process, "dp-comm");
-    rt.cp_stream = g.add_stream(plan.process, "cp-comm");
-    rt.ep_stream = g.add_stream(plan.process, "ep-comm");
-    rt.ports.nvlink_tx = g.add_link(plan.process, "nvlink-tx", nvlink_capacity_);
-    rt.ports.nvlink_rx = g.add_link(plan.process, "nvlink-rx", nvlink_capacity_);
-    rt.ports.net_tx = g.add_link(plan.process, "net-tx", net_capacity_);
-    rt.ports.net_rx = g.add_link(plan.process, "net-rx", net_capacity_);
-    rt.ports.spine_tx = g.add_link(plan.process, "spine-tx", spine_capacity_);
-    rt.ports.spine_rx = g.add_link(plan.process, "spine-rx", spine_capacity_);
+    rt.groups = detail::build_stage_groups(s_, grid_, st, full_);
+    rt.ranks.reserve(lanes_);
+    for (std::size_t lane = 0; lane < lanes_; ++lane) {
+      rt.ranks.push_back(make_rank(detail::lane_rank(s_, grid_, st, static_cast<std::uint32_t>(lane)), st));
+    }
+    plan.rank = rt.ranks.front().rank;
+    plan.process = rt.ranks.front().process;
+    plan.compute_stream = rt.ranks.front().compute;
 
     const StageLayers layers = s_.stage_layers(st);
     const std::int64_t per_stage = layers.count;
@@ -222,24 +291,23 @@ class StepLowering {
     plan.num_layers = per_stage;
 
     const auto& m = s_.model;
-    const auto tp_shape = shape_of(grid_.tp_group(0, st));
     // The kinds of layer this stage holds (a DeepSeek-V3 stage may hold dense and MoE layers).
     const LayerKindCounts kinds = count_layer_kinds(m, layers.first, layers.count);
     Time layers_fwd, layers_bwd;
     for (const LayerKind kind : {LayerKind::dense, LayerKind::moe}) {
       if (kinds.of(kind) == 0) continue;
       LayerOps& lo = rt.ops.layer[static_cast<std::size_t>(kind)];
-      lo.fwd = timed(layer_forward_ops(m, kind, shape_), tp_shape, st);
+      lo.fwd = timed(layer_forward_ops(m, kind, shape_), rt);
       if (s_.layout.schedule == Schedule::zb_h1) {
         const SplitBackward split = split_weight_gradients(layer_backward_ops(m, kind, shape_));
-        lo.bwd = timed(split.input_grad, tp_shape, st);
-        lo.weight_grad = timed(split.weight_grad, tp_shape, st);
+        lo.bwd = timed(split.input_grad, rt);
+        lo.weight_grad = timed(split.weight_grad, rt);
       } else {
-        lo.bwd = timed(layer_backward_ops(m, kind, shape_), tp_shape, st);
+        lo.bwd = timed(layer_backward_ops(m, kind, shape_), rt);
       }
       if (s_.layout.recompute == Recompute::full) lo.recompute = lo.fwd;
       if (s_.layout.recompute == Recompute::selective) {
-        lo.recompute = timed(attention_core_forward_ops(m, shape_), tp_shape, st);
+        lo.recompute = timed(attention_core_forward_ops(m, shape_), rt);
       }
       layers_fwd += sum(lo.fwd) * kinds.of(kind);
       layers_bwd += (sum(lo.bwd) + sum(lo.weight_grad) + sum(lo.recompute)) * kinds.of(kind);
@@ -251,12 +319,12 @@ class StepLowering {
       plan.layer_backward_bound = first_kind ? lower_bwd : std::min(plan.layer_backward_bound, lower_bwd);
     }
     if (is_first(st)) {
-      rt.ops.emb_fwd = timed(embedding_forward_ops(m, shape_), tp_shape, st);
-      rt.ops.emb_bwd = timed(embedding_backward_ops(m, shape_), tp_shape, st);
+      rt.ops.emb_fwd = timed(embedding_forward_ops(m, shape_), rt);
+      rt.ops.emb_bwd = timed(embedding_backward_ops(m, shape_), rt);
     }
     if (is_last(st)) {
-      rt.ops.head_fwd = timed(head_forward_ops(m, shape_), tp_shape, st);
-      rt.ops.head_bwd = timed(head_backward_ops(m, shape_), tp_shape, st);
+      rt.ops.head_fwd = timed(head_forward_ops(m, shape_), rt);
+      rt.ops.head_bwd = timed(head_backward_ops(m, shape_), rt);
     }
     plan.forward = layers_fwd + sum(rt.ops.emb_fwd) + sum(rt.ops.head_fwd);
     plan.backward = layers_bwd + sum(rt.ops.emb_bwd) + sum(rt.ops.head_bwd);
@@ -269,24 +337,21 @@ class StepLowering {
     plan.embedding_backward = lower_sum(rt.ops.emb_bwd);
     plan.head_forward = lower_sum(rt.ops.head_fwd);
     plan.head_backward = lower_sum(rt.ops.head_bwd);
+    // One layer of this stage: the mean over its layers (of one kind unless the model mixes them).
+    if (per_stage > 0) {
+      plan.layer_forward = Time::from_seconds(layers_fwd.seconds() / static_cast<double>(per_stage));
+      plan.layer_backward = Time::from_seconds(layers_bwd.seconds() / static_cast<double>(per_stage));
+    }
     plan.parameters = stage_parameters(s_, st);
 
     // Pipeline transfers: one micro-batch's hidden activations (or their gradients).
     const auto act_dtype = s_.training.precision == costmodel::Dtype::fp8 ? costmodel::Dtype::bf16 : s_.training.precision;
     const double act_bytes = static_cast<double>(shape_.micro_batch * shape_.seq_length * m.hidden_size) *
                              costmodel::bytes_per_element(act_dtype);
-    const int p = static_cast<int>(s_.layout.pp);
-    const bool wraps = s_.layout.virtual_stages > 1;  // interleaved: the last stage feeds the first
-    for (int dir = 0; dir < 2; ++dir) {
-      int to = dir == 0 ? st + 1 : st - 1;
-      if (wraps) to = (to + p) % p;
-      if (to < 0 || to >= p || to == st) continue;
-      const std::array<int, 2> pair{plan.rank, grid_.rank(0, 0, to)};
-      const auto shape = shape_of(pair);
-      rt.send_plan[static_cast<std::size_t>(dir)] =
-          costmodel::plan_collective(CollectiveOp::send_recv, shape, act_bytes, s_.cluster);
-      rt.send_crosses_pods[static_cast<std::size_t>(dir)] = shape.crosses_pods;
-      (dir == 0 ? plan.send_forward : plan.send_backward) = alone(rt.send_plan[static_cast<std::size_t>(dir)], shape.crosses_pods);
+    for (std::size_t dir = 0; dir < 2; ++dir) {
+      if (rt.groups.send_to[dir] < 0) continue;
+      rt.send_plan[dir] = plans_for(rt.groups.send[dir], CollectiveOp::send_recv, act_bytes);
+      (dir == 0 ? plan.send_forward : plan.send_backward) = alone(rt.send_plan[dir].front());
     }
 
     const bool mixed = s_.training.precision != costmodel::Dtype::fp32 && s_.training.precision != costmodel::Dtype::tf32;
@@ -301,15 +366,14 @@ class StepLowering {
                   : plan.parameters;
     if (s_.layout.dp * s_.layout.cp > 1) {
       // Gradients are reduced over data and context parallel ranks together.
-      const auto shape = shape_of(grid_.dp_cp_group(0, st));
-      rt.dp_crosses_pods = shape.crosses_pods;
+      const GroupSet& dp = rt.groups.dp;
       if (zero == 0) {
-        rt.dp_plan = costmodel::plan_collective(CollectiveOp::all_reduce, shape, tail_params * grad_element, s_.cluster);
-        plan.dp_all_reduce = alone(rt.dp_plan, shape.crosses_pods);
+        rt.dp_plan = plans_for(dp, CollectiveOp::all_reduce, tail_params * grad_element);
+        plan.dp_all_reduce = alone(rt.dp_plan.front());
       } else {
-        rt.dp_plan = costmodel::plan_collective(CollectiveOp::reduce_scatter, shape, tail_params * grad_element, s_.cluster);
-        rt.dp_gather_plan = costmodel::plan_collective(CollectiveOp::all_gather, shape, tail_params * weight_element, s_.cluster);
-        plan.dp_all_reduce = alone(rt.dp_plan, shape.crosses_pods) + alone(rt.dp_gather_plan, shape.crosses_pods);
+        rt.dp_plan = plans_for(dp, CollectiveOp::reduce_scatter, tail_params * grad_element);
+        rt.dp_gather_plan = plans_for(dp, CollectiveOp::all_gather, tail_params * weight_element);
+        plan.dp_all_reduce = alone(rt.dp_plan.front()) + alone(rt.dp_gather_plan.front());
       }
       for (const LayerKind kind : {LayerKind::dense, LayerKind::moe}) {
         if (kinds.of(kind) == 0) continue;
@@ -318,13 +382,13 @@ class StepLowering {
         // The bound's per-layer collectives: the cheaper kind when a stage holds both.
         auto keep_min = [](Time& kept, Time t) { kept = kept == Time::zero() ? t : std::min(kept, t); };
         if (zero >= 3) {
-          lo.gather_plan = costmodel::plan_collective(CollectiveOp::all_gather, shape, layer_params * weight_element, s_.cluster);
-          keep_min(plan.dp_layer_gather, alone(lo.gather_plan, shape.crosses_pods));
+          lo.gather_plan = plans_for(dp, CollectiveOp::all_gather, layer_params * weight_element);
+          keep_min(plan.dp_layer_gather, alone(lo.gather_plan.front()));
         }
         if (per_layer) {
-          lo.reduce_plan = costmodel::plan_collective(zero >= 1 ? CollectiveOp::reduce_scatter : CollectiveOp::all_reduce,
-                                                      shape, layer_params * grad_element, s_.cluster);
-          keep_min(plan.dp_layer_reduce, alone(lo.reduce_plan, shape.crosses_pods));
+          lo.reduce_plan = plans_for(dp, zero >= 1 ? CollectiveOp::reduce_scatter : CollectiveOp::all_reduce,
+                                     layer_params * grad_element);
+          keep_min(plan.dp_layer_reduce, alone(lo.reduce_plan.front()));
         }
       }
     }
@@ -336,101 +400,163 @@ class StepLowering {
     stages_.push_back(std::move(rt));
   }
 
-  // A collective of the representative rank as one transfer task per phase, chained: its
-  // share of the traffic leaves on its tx ports and arrives on its rx ports (its peers,
-  // identical by symmetry, do the same on their own ports).
-  std::pair<sim::TaskId, sim::TaskId> emit_collective(const StageRuntime& rt, const CollectivePlan& plan,
-                                                      sim::StreamId stream, TaskKind kind, const TaskLabel& label,
-                                                      bool crosses_pods) {
-    auto& g = out_.graph;
-    std::optional<sim::TaskId> first;
-    sim::TaskId last = 0;
-    std::vector<sim::FlowSpec> flows;
-    for (const auto& ph : plan.phases) {
-      flows.clear();
-      if (ph.nvlink_bytes > 0) {
-        flows.push_back({{rt.ports.nvlink_tx}, ph.nvlink_bytes, ph.nvlink_rate_bytes_per_s});
-        flows.push_back({{rt.ports.nvlink_rx}, ph.nvlink_bytes, ph.nvlink_rate_bytes_per_s});
-      }
-      if (ph.network_bytes > 0) {
-        std::vector<sim::LinkId> tx{rt.ports.net_tx}, rx{rt.ports.net_rx};
-        if (crosses_pods) {
-          tx.push_back(rt.ports.spine_tx);
-          rx.push_back(rt.ports.spine_rx);
-        }
-        flows.push_back({tx, ph.network_bytes, ph.network_rate_bytes_per_s});
-        flows.push_back({rx, ph.network_bytes, ph.network_rate_bytes_per_s});
-      }
-      const sim::TaskId id = g.add_transfer(stream, flows, Time::from_seconds(ph.latency_s), static_cast<std::uint32_t>(kind));
-      out_.labels.push_back(label);
-      if (first) g.add_dependency(last, id);
-      if (!first) first = id;
-      last = id;
-    }
-    if (!first) {  // a group of one: nothing to move
-      const sim::TaskId id = g.add_task(stream, Time::zero(), static_cast<std::uint32_t>(kind));
-      out_.labels.push_back(label);
-      first = last = id;
-    }
-    return {*first, last};
+  // A dependency, skipping an exact repeat of the previous one (a collective's members
+  // share its task, so consecutive members would add the same edge).
+  void depend(sim::TaskId before, sim::TaskId after) {
+    if (before == last_dep_.first && after == last_dep_.second) return;
+    out_.graph.add_dependency(before, after);
+    last_dep_ = {before, after};
   }
 
-  // Appends `ops` as a chain, each task after the previous one; returns the first task.
-  std::optional<sim::TaskId> chain(const StageRuntime& rt, const std::vector<TimedOp>& ops, TaskKind kind,
-                                   std::int32_t layer, std::int64_t mb, std::optional<sim::TaskId>& prev,
-                                   BlockTasks& block) {
-    std::optional<sim::TaskId> first;
-    constexpr sim::TaskId kNone = ~sim::TaskId{0};
-    sim::TaskId beside = kNone;      // an exchange running beside the current kernel
-    sim::TaskId wait_after = kNone;  // ...which the op after that kernel waits for
-    for (const TimedOp& op : ops) {
-      sim::TaskId head, tail;
-      const auto label_mb = static_cast<std::int32_t>(mb);
-      if (op.is_tp_collective) {
-        std::tie(head, tail) = emit_collective(rt, op.plan, rt.tp_stream, TaskKind::comm_tp,
-                                               {op.op, TaskKind::comm_tp, layer, label_mb, -1}, op.crosses_pods);
-      } else if (op.is_ep_comm) {
-        std::tie(head, tail) = emit_collective(rt, op.plan, rt.ep_stream, TaskKind::comm_ep,
-                                               {op.op, TaskKind::comm_ep, layer, label_mb, -1}, op.crosses_pods);
-      } else if (op.is_cp_comm) {
-        std::tie(head, tail) = emit_collective(rt, op.plan, rt.cp_stream, TaskKind::comm_cp,
-                                               {op.op, TaskKind::comm_cp, layer, label_mb, -1}, op.crosses_pods);
-      } else {
-        head = tail = out_.graph.add_task(rt.plan.compute_stream, op.duration, static_cast<std::uint32_t>(kind));
+  sim::FlowSpec& next_flow(std::size_t& n) {
+    if (n == flow_buf_.size()) flow_buf_.emplace_back();
+    return flow_buf_[n++];
+  }
+  void add_flow(std::size_t& n, std::initializer_list<sim::LinkId> path, std::optional<sim::LinkId> spine, double bytes,
+                double rate) {
+    sim::FlowSpec& f = next_flow(n);
+    f.path.assign(path);
+    if (spine) f.path.push_back(*spine);
+    f.bytes = bytes;
+    f.max_rate_bytes_per_s = rate;
+  }
+
+  // Group g of `set` runs a collective: one transfer task per phase, chained, on every
+  // member's `stream`, carrying every member's flows: its share of the traffic leaves on its
+  // tx ports and arrives on its rx ports, so the phase ends when the slowest member's
+  // traffic does. Collapsed: the group is the representative alone (its peers, equivalent,
+  // do the same on their own ports).
+  std::pair<sim::TaskId, sim::TaskId> emit_group(const StageRuntime& rt, const GroupSet& set, std::size_t g,
+                                                 const std::vector<GroupPlan>& plans, sim::StreamId RankRuntime::*stream,
+                                                 const TaskLabel& label) {
+    auto& graph = out_.graph;
+    const auto members = set.group(g);
+    const std::size_t base = set.offsets[g];
+    streams_buf_.clear();
+    for (std::uint32_t m : members) streams_buf_.push_back(rt.ranks[m].*stream);
+    const std::size_t phases = plans[set.tx_class[base]].plan.phases.size();
+    const auto kind = static_cast<std::uint32_t>(label.kind);
+    sim::TaskId first = kNoTask, last = kNoTask;
+    for (std::size_t p = 0; p < phases; ++p) {
+      std::size_t n = 0;
+      Time latency;
+      for (std::size_t i = 0; i < members.size(); ++i) {
+        const Ports& ports = rt.ranks[members[i]].ports;
+        const GroupPlan& tx = plans[set.tx_class[base + i]];
+        const GroupPlan& rx = plans[set.rx_class[base + i]];
+        assert(tx.plan.phases.size() == phases && rx.plan.phases.size() == phases);
+        const auto& pt = tx.plan.phases[p];
+        const auto& pr = rx.plan.phases[p];
+        latency = std::max({latency, Time::from_seconds(pt.latency_s), Time::from_seconds(pr.latency_s)});
+        if (pt.nvlink_bytes > 0) add_flow(n, {ports.nvlink_tx}, std::nullopt, pt.nvlink_bytes, pt.nvlink_rate_bytes_per_s);
+        if (pr.nvlink_bytes > 0) add_flow(n, {ports.nvlink_rx}, std::nullopt, pr.nvlink_bytes, pr.nvlink_rate_bytes_per_s);
+        if (pt.network_bytes > 0) {
+          add_flow(n, {ports.net_tx}, tx.crosses_pods ? std::optional(ports.spine_tx) : std::nullopt, pt.network_bytes,
+                   pt.network_rate_bytes_per_s);
+        }
+        if (pr.network_bytes > 0) {
+          add_flow(n, {ports.net_rx}, rx.crosses_pods ? std::optional(ports.spine_rx) : std::nullopt, pr.network_bytes,
+                   pr.network_rate_bytes_per_s);
+        }
+      }
+      const sim::TaskId id = graph.add_transfer(streams_buf_, std::span<const sim::FlowSpec>(flow_buf_.data(), n), latency, kind);
+      out_.labels.push_back(label);
+      if (first != kNoTask) depend(last, id);
+      if (first == kNoTask) first = id;
+      last = id;
+    }
+    if (first == kNoTask) {  // a group of one: nothing to move
+      first = last = graph.add_task(streams_buf_, {}, Time::zero(), kind);
+      out_.labels.push_back(label);
+    }
+    return {first, last};
+  }
+
+  // Emits op `op` on every lane: a kernel per lane, or the collective on every group.
+  // Fills head_ and tail_ per lane; returns the lanes in the order to wire them (a
+  // collective's members together).
+  std::span<const std::uint32_t> emit_op(const StageRuntime& rt, const TimedOp& op, TaskKind kind, std::int32_t layer,
+                                         std::int64_t mb) {
+    const auto label_mb = static_cast<std::int32_t>(mb);
+    head_.resize(lanes_);
+    tail_.resize(lanes_);
+    if (op.group == OpGroup::none) {
+      for (std::size_t r = 0; r < lanes_; ++r) {
+        head_[r] = tail_[r] = out_.graph.add_task(rt.ranks[r].compute, op.duration, static_cast<std::uint32_t>(kind));
         out_.labels.push_back({op.op, kind, layer, label_mb, -1});
       }
-      if (prev) {
-        out_.graph.add_dependency(*prev, head);
-      } else {
-        block.first = head;
+      if (identity_.size() != lanes_) {
+        identity_.resize(lanes_);
+        for (std::size_t r = 0; r < lanes_; ++r) identity_[r] = static_cast<std::uint32_t>(r);
       }
-      if (!first) first = head;
-      if (wait_after != kNone) {
-        // The next exchange forwards what the previous one brought; the next kernel uses it.
-        out_.graph.add_dependency(wait_after, head);
-        if (!op.overlaps_next) wait_after = kNone;
-      }
-      if (beside != kNone) {
-        wait_after = beside;  // this op runs beside the exchange; the next one waits for it
-        beside = kNone;
-      }
-      if (op.overlaps_next) {
-        beside = tail;  // the chain goes on from the op before the exchange
-        continue;
-      }
-      prev = tail;
-      block.last = tail;
+      return identity_;
     }
-    if (wait_after != kNone) {
+    const GroupSet& set = set_of(rt, op.group);
+    sim::StreamId RankRuntime::*stream = &RankRuntime::tp;
+    TaskKind comm = TaskKind::comm_tp;
+    if (op.group == OpGroup::ep) {
+      stream = &RankRuntime::ep;
+      comm = TaskKind::comm_ep;
+    } else if (op.group == OpGroup::cp || op.group == OpGroup::cp_ring) {
+      stream = &RankRuntime::cp;
+      comm = TaskKind::comm_cp;
+    }
+    for (std::size_t g = 0; g < set.num_groups(); ++g) {
+      const auto [h, t] = emit_group(rt, set, g, op.plans, stream, {op.op, comm, layer, label_mb, -1});
+      for (std::uint32_t m : set.group(g)) {
+        head_[m] = h;
+        tail_[m] = t;
+      }
+    }
+    return set.members;
+  }
+
+  // Appends `ops` to every lane's chain, each task after the previous one; `first` (when
+  // given) gets each lane's first task, kNoTask when `ops` is empty.
+  void chain(const StageRuntime& rt, const std::vector<TimedOp>& ops, TaskKind kind, std::int32_t layer, std::int64_t mb,
+             Lanes& prev, BlockTasks& block, Lanes* first = nullptr) {
+    if (first) first->assign(lanes_, kNoTask);
+    if (ops.empty()) return;
+    Lanes beside(lanes_, kNoTask);      // an exchange running beside the current kernel
+    Lanes wait_after(lanes_, kNoTask);  // ...which the op after that kernel waits for
+    for (const TimedOp& op : ops) {
+      const auto order = emit_op(rt, op, kind, layer, mb);
+      for (const std::uint32_t r : order) {
+        const sim::TaskId head = head_[r], tail = tail_[r];
+        if (prev[r] != kNoTask) {
+          depend(prev[r], head);
+        } else {
+          block.first[r] = head;
+        }
+        if (first && (*first)[r] == kNoTask) (*first)[r] = head;
+        if (wait_after[r] != kNoTask) {
+          // The next exchange forwards what the previous one brought; the next kernel uses it.
+          depend(wait_after[r], head);
+          if (!op.overlaps_next) wait_after[r] = kNoTask;
+        }
+        if (beside[r] != kNoTask) {
+          wait_after[r] = beside[r];  // this op runs beside the exchange; the next one waits for it
+          beside[r] = kNoTask;
+        }
+        if (op.overlaps_next) {
+          beside[r] = tail;  // the chain goes on from the op before the exchange
+          continue;
+        }
+        prev[r] = tail;
+        block.last[r] = tail;
+      }
+    }
+    if (wait_after[0] != kNoTask) {
       // Nothing followed inside this chain: the block ends when the exchange has.
-      const sim::TaskId join = out_.graph.add_task(rt.plan.compute_stream, Time::zero(), static_cast<std::uint32_t>(kind));
-      out_.labels.push_back({OpId::cp_kv_exchange, kind, layer, static_cast<std::int32_t>(mb), -1});
-      out_.graph.add_dependency(wait_after, join);
-      if (prev) out_.graph.add_dependency(*prev, join);
-      prev = join;
-      block.last = join;
+      for (std::size_t r = 0; r < lanes_; ++r) {
+        const sim::TaskId join = out_.graph.add_task(rt.ranks[r].compute, Time::zero(), static_cast<std::uint32_t>(kind));
+        out_.labels.push_back({OpId::cp_kv_exchange, kind, layer, static_cast<std::int32_t>(mb), -1});
+        depend(wait_after[r], join);
+        if (prev[r] != kNoTask) depend(prev[r], join);
+        prev[r] = join;
+        block.last[r] = join;
+      }
     }
-    return first;
   }
 
   bool reduces_gradients() const { return s_.layout.dp * s_.layout.cp > 1; }
@@ -446,46 +572,55 @@ class StepLowering {
   }
 
   // ZeRO 3: gather layer `l`'s parameters before its first kernel, at most one layer ahead
-  // of the compute (`gate`: the previous layer's first kernel).
-  std::optional<sim::TaskId> gather_layer(const StageRuntime& rt, std::int32_t l, std::int64_t mb,
-                                          std::optional<sim::TaskId> gate) {
-    if (!zero3()) return std::nullopt;
-    const CollectivePlan& plan = rt.ops.of(s_.model.layer_kind(l)).gather_plan;
-    const auto [head, tail] = emit_collective(rt, plan, rt.dp_stream, TaskKind::comm_dp,
-                                              {OpId::dp_all_gather, TaskKind::comm_dp, l, static_cast<std::int32_t>(mb), -1},
-                                              rt.dp_crosses_pods);
-    if (gate) out_.graph.add_dependency(*gate, head);
-    return tail;
+  // of the compute (`gate`: the previous layer's first kernel, per lane). Returns per lane
+  // the gather's last task; empty without ZeRO 3.
+  Lanes gather_layer(const StageRuntime& rt, std::int32_t l, std::int64_t mb, const Lanes& gate) {
+    if (!zero3()) return {};
+    Lanes gathered(lanes_, kNoTask);
+    const GroupSet& dp = rt.groups.dp;
+    for (std::size_t g = 0; g < dp.num_groups(); ++g) {
+      const auto [head, tail] = emit_group(rt, dp, g, rt.ops.of(s_.model.layer_kind(l)).gather_plan, &RankRuntime::dp,
+                                           {OpId::dp_all_gather, TaskKind::comm_dp, l, static_cast<std::int32_t>(mb), -1});
+      for (std::uint32_t m : dp.group(g)) {
+        if (gate[m] != kNoTask) depend(gate[m], head);
+        gathered[m] = tail;
+      }
+    }
+    return gathered;
   }
 
-  // One layer's kernels, after its gathered parameters when ZeRO 3 shards them.
-  std::optional<sim::TaskId> layer_chain(const StageRuntime& rt, const std::vector<TimedOp>& ops, TaskKind kind,
-                                         std::int32_t l, std::int64_t mb, std::optional<sim::TaskId>& prev,
-                                         BlockTasks& block, std::optional<sim::TaskId> gathered) {
-    const std::optional<sim::TaskId> first = chain(rt, ops, kind, l, mb, prev, block);
-    if (gathered && first) out_.graph.add_dependency(*gathered, *first);
+  // One layer's kernels, after its gathered parameters when ZeRO 3 shards them. Returns
+  // the first task per lane (kNoTask for no ops).
+  Lanes layer_chain(const StageRuntime& rt, const std::vector<TimedOp>& ops, TaskKind kind, std::int32_t l,
+                    std::int64_t mb, Lanes& prev, BlockTasks& block, const Lanes& gathered) {
+    Lanes first;
+    chain(rt, ops, kind, l, mb, prev, block, &first);
+    if (!gathered.empty() && first[0] != kNoTask) {
+      for (std::size_t r = 0; r < lanes_; ++r) depend(gathered[r], first[r]);
+    }
     return first;
   }
 
   // Reduces layer `l`'s gradients once its backward (or W pass) is done, beside the compute.
-  void reduce_layer_gradients(const StageRuntime& rt, std::int32_t l, std::int64_t mb, int chunk,
-                              const std::optional<sim::TaskId>& prev) {
-    if (!reduce_layer_now(mb, chunk) || !prev) return;
+  void reduce_layer_gradients(const StageRuntime& rt, std::int32_t l, std::int64_t mb, int chunk, const Lanes& prev) {
+    if (!reduce_layer_now(mb, chunk) || prev[0] == kNoTask) return;
     const bool scatter = s_.layout.zero_stage >= 1;
-    const auto [head, tail] = emit_collective(
-        rt, rt.ops.of(s_.model.layer_kind(l)).reduce_plan, rt.dp_stream, TaskKind::comm_dp,
-        {scatter ? OpId::dp_reduce_scatter : OpId::dp_all_reduce, TaskKind::comm_dp, l, static_cast<std::int32_t>(mb), -1},
-        rt.dp_crosses_pods);
-    out_.graph.add_dependency(*prev, head);
-    (void)tail;
+    const GroupSet& dp = rt.groups.dp;
+    for (std::size_t g = 0; g < dp.num_groups(); ++g) {
+      const auto [head, tail] = emit_group(
+          rt, dp, g, rt.ops.of(s_.model.layer_kind(l)).reduce_plan, &RankRuntime::dp,
+          {scatter ? OpId::dp_reduce_scatter : OpId::dp_all_reduce, TaskKind::comm_dp, l, static_cast<std::int32_t>(mb), -1});
+      for (std::uint32_t m : dp.group(g)) depend(prev[m], head);
+      (void)tail;
+    }
   }
 
   BlockTasks emit_block(int st, int chunk, std::int64_t mb, Phase phase) {
     const StageRuntime& rt = stages_[static_cast<std::size_t>(st)];
     const StageOps& ops = rt.ops;
-    std::optional<sim::TaskId> prev;
-    std::optional<sim::TaskId> gate;  // the previous layer's first kernel
-    BlockTasks block;
+    Lanes prev(lanes_, kNoTask);
+    Lanes gate(lanes_, kNoTask);  // the previous layer's first kernel
+    BlockTasks block{Lanes(lanes_, kNoTask), Lanes(lanes_, kNoTask)};
     // Model chunk `chunk` of this stage is virtual stage chunk * p + st.
     const std::int64_t v = s_.layout.virtual_stages;
     const StageLayers layers = s_.chunk_layers(st, chunk);
@@ -505,13 +640,13 @@ class StepLowering {
         chain(rt, ops.of(s_.model.layer_kind(l)).weight_grad, TaskKind::weight_grad, l, mb, prev, block);
         reduce_layer_gradients(rt, l, mb, chunk, prev);
       }
-      assert(prev);  // every chunk has at least one layer, every layer weight GEMMs
+      assert(prev[0] != kNoTask);  // every chunk has at least one layer, every layer weight GEMMs
       return block;
     }
     if (phase == Phase::forward) {
       chain(rt, emb_fwd, TaskKind::forward, -1, mb, prev, block);
       for (std::int32_t l = first; l < first + count; ++l) {
-        const auto gathered = gather_layer(rt, l, mb, gate);
+        const Lanes gathered = gather_layer(rt, l, mb, gate);
         gate = layer_chain(rt, ops.of(s_.model.layer_kind(l)).fwd, TaskKind::forward, l, mb, prev, block, gathered);
       }
       chain(rt, head_fwd, TaskKind::forward, -1, mb, prev, block);
@@ -519,12 +654,13 @@ class StepLowering {
       chain(rt, head_bwd, TaskKind::backward, -1, mb, prev, block);
       for (std::int32_t l = first + count - 1; l >= first; --l) {
         // Parameters were freed after the forward (reshard-after-forward): gather again.
-        const auto gathered = s_.layout.reshard_after_forward ? gather_layer(rt, l, mb, gate) : std::nullopt;
+        const Lanes gathered = s_.layout.reshard_after_forward ? gather_layer(rt, l, mb, gate) : Lanes{};
         const LayerOps& lo = ops.of(s_.model.layer_kind(l));
-        auto layer_first = layer_chain(rt, lo.recompute, TaskKind::recompute, l, mb, prev, block, gathered);
-        const auto bwd_first = layer_chain(rt, lo.bwd, TaskKind::backward, l, mb, prev, block,
-                                           layer_first ? std::nullopt : gathered);
-        gate = layer_first ? layer_first : bwd_first;
+        const Lanes layer_first = layer_chain(rt, lo.recompute, TaskKind::recompute, l, mb, prev, block, gathered);
+        const bool recomputed = layer_first[0] != kNoTask;
+        const Lanes bwd_first =
+            layer_chain(rt, lo.bwd, TaskKind::backward, l, mb, prev, block, recomputed ? Lanes{} : gathered);
+        gate = recomputed ? layer_first : bwd_first;
         // Under zb-h1 the gradients are complete only after the W pass.
         if (s_.layout.schedule != Schedule::zb_h1) reduce_layer_gradients(rt, l, mb, chunk, prev);
       }
@@ -533,76 +669,142 @@ class StepLowering {
     return block;
   }
 
-  // A point-to-point transfer is one flow from the sender's tx port to the receiver's rx port.
-  sim::TaskId emit_send(int from, int to, std::int64_t mb, Phase phase) {
+  // A point-to-point transfer is one flow from the sender's tx port to the receiver's rx
+  // port, per lane: each rank sends to the rank with its TP, CP and DP indices on `to`.
+  void emit_send(int from, int to, std::int64_t mb, Phase phase, std::span<sim::TaskId> out) {
     const StageRuntime& src = stages_[static_cast<std::size_t>(from)];
     const StageRuntime& dst = stages_[static_cast<std::size_t>(to)];
     const std::size_t dir = phase == Phase::forward ? 0 : 1;
-    const CollectivePlan& plan = src.send_plan[dir];
-    const auto& ph = plan.phases.front();
-    sim::FlowSpec flow;
-    if (ph.network_bytes > 0) {
-      flow.path = {src.ports.net_tx, dst.ports.net_rx};
-      if (src.send_crosses_pods[dir]) flow.path = {src.ports.net_tx, src.ports.spine_tx, dst.ports.spine_rx, dst.ports.net_rx};
-      flow.bytes = ph.network_bytes;
-      flow.max_rate_bytes_per_s = ph.network_rate_bytes_per_s;
-    } else {
-      flow.path = {src.ports.nvlink_tx, dst.ports.nvlink_rx};
-      flow.bytes = ph.nvlink_bytes;
-      flow.max_rate_bytes_per_s = ph.nvlink_rate_bytes_per_s;
+    const GroupSet& set = src.groups.send[dir];
+    for (std::size_t r = 0; r < lanes_; ++r) {
+      const GroupPlan& gp = src.send_plan[dir][set.tx_class[r]];
+      const auto& ph = gp.plan.phases.front();
+      const Ports& a = src.ranks[r].ports;
+      const Ports& b = dst.ranks[r].ports;
+      std::size_t n = 0;
+      sim::FlowSpec& flow = next_flow(n);
+      if (ph.network_bytes > 0) {
+        flow.path.assign({a.net_tx, b.net_rx});
+        if (gp.crosses_pods) flow.path.assign({a.net_tx, a.spine_tx, b.spine_rx, b.net_rx});
+        flow.bytes = ph.network_bytes;
+        flow.max_rate_bytes_per_s = ph.network_rate_bytes_per_s;
+      } else {
+        flow.path.assign({a.nvlink_tx, b.nvlink_rx});
+        flow.bytes = ph.nvlink_bytes;
+        flow.max_rate_bytes_per_s = ph.nvlink_rate_bytes_per_s;
+      }
+      out[r] = out_.graph.add_transfer(src.ranks[r].pp, std::span<const sim::FlowSpec>(flow_buf_.data(), 1),
+                                       Time::from_seconds(ph.latency_s), static_cast<std::uint32_t>(TaskKind::comm_pp));
+      out_.labels.push_back({OpId::pp_send, TaskKind::comm_pp, -1, static_cast<std::int32_t>(mb), to});
     }
-    const sim::TaskId id = out_.graph.add_transfer(src.pp_stream, std::span<const sim::FlowSpec>(&flow, 1),
-                                                   Time::from_seconds(ph.latency_s),
-                                                   static_cast<std::uint32_t>(TaskKind::comm_pp));
-    out_.labels.push_back({OpId::pp_send, TaskKind::comm_pp, -1, static_cast<std::int32_t>(mb), to});
-    return id;
   }
 
-  void emit_tail(int st, sim::TaskId last_backward) {
-    StageRuntime& rt = stages_[static_cast<std::size_t>(st)];
-    auto& g = out_.graph;
-    sim::TaskId before_optimizer = last_backward;
+  void emit_tail(int st, std::span<const sim::TaskId> last_backward) {
+    const StageRuntime& rt = stages_[static_cast<std::size_t>(st)];
+    Lanes before_optimizer(last_backward.begin(), last_backward.end());
     const bool zero = s_.layout.zero_stage >= 1;
+    const GroupSet& dp = rt.groups.dp;
     if (reduces_gradients()) {
       // The gradient reduction waits for the last backward and, on the FIFO dp stream,
       // for every per-layer reduce-scatter before it.
-      const auto [head, tail] = emit_collective(rt, rt.dp_plan, rt.dp_stream, TaskKind::comm_dp,
-                                                {zero ? OpId::dp_reduce_scatter : OpId::dp_all_reduce,
-                                                 TaskKind::comm_dp, -1, -1, -1},
-                                                rt.dp_crosses_pods);
-      g.add_dependency(last_backward, head);
-      before_optimizer = tail;
+      for (std::size_t g = 0; g < dp.num_groups(); ++g) {
+        const auto [head, tail] = emit_group(rt, dp, g, rt.dp_plan, &RankRuntime::dp,
+                                             {zero ? OpId::dp_reduce_scatter : OpId::dp_all_reduce, TaskKind::comm_dp, -1, -1, -1});
+        for (std::uint32_t m : dp.group(g)) {
+          depend(last_backward[m], head);
+          before_optimizer[m] = tail;
+        }
+      }
     }
-    const sim::TaskId opt = g.add_task(rt.plan.compute_stream, rt.plan.optimizer,
-                                       static_cast<std::uint32_t>(TaskKind::optimizer));
-    out_.labels.push_back({OpId::optimizer_step, TaskKind::optimizer, -1, -1, -1});
-    g.add_dependency(before_optimizer, opt);
+    Lanes opt(lanes_, kNoTask);
+    for (std::size_t r = 0; r < lanes_; ++r) {
+      opt[r] = out_.graph.add_task(rt.ranks[r].compute, rt.plan.optimizer, static_cast<std::uint32_t>(TaskKind::optimizer));
+      out_.labels.push_back({OpId::optimizer_step, TaskKind::optimizer, -1, -1, -1});
+      depend(before_optimizer[r], opt[r]);
+    }
     if (zero && reduces_gradients()) {
       // Distributed optimizer: each rank updated its shard; gather the new parameters.
-      const auto [head, tail] = emit_collective(rt, rt.dp_gather_plan, rt.dp_stream, TaskKind::comm_dp,
-                                                {OpId::dp_all_gather, TaskKind::comm_dp, -1, -1, -1}, rt.dp_crosses_pods);
-      g.add_dependency(opt, head);
-      (void)tail;
+      for (std::size_t g = 0; g < dp.num_groups(); ++g) {
+        const auto [head, tail] = emit_group(rt, dp, g, rt.dp_gather_plan, &RankRuntime::dp,
+                                             {OpId::dp_all_gather, TaskKind::comm_dp, -1, -1, -1});
+        for (std::uint32_t m : dp.group(g)) depend(opt[m], head);
+        (void)tail;
+      }
     }
   }
 
   const Scenario& s_;
+  bool full_;
   ShapeContext shape_;
   RankGrid grid_;
+  std::size_t lanes_;
   double nvlink_capacity_ = 0;
   double net_capacity_ = 0;
   double spine_capacity_ = 0;
   std::vector<StageRuntime> stages_;
+  std::vector<std::pair<sim::LinkId, sim::LinkId>> pod_links_;
   LoweredStep out_;
+  // Scratch, reused so that emitting a task allocates nothing once warm.
+  std::vector<sim::FlowSpec> flow_buf_;
+  std::vector<sim::StreamId> streams_buf_;
+  Lanes head_, tail_;
+  std::vector<std::uint32_t> identity_;
+  std::pair<sim::TaskId, sim::TaskId> last_dep_{kNoTask, kNoTask};
 };
+
+const char* group_name(int which) {
+  static constexpr const char* kNames[] = {"TP groups", "CP groups", "CP ring steps", "EP groups",
+                                           "DP (x CP) gradient-reduction groups"};
+  return kNames[which];
+}
 
 }  // namespace
 
-LoweredStep lower_step(const Scenario& scenario) {
-  if (scenario.graph) return lower_graph_step(scenario, partition_scenario(scenario));
-  return StepLowering(scenario).run();
+std::optional<std::string> rank_asymmetry(const Scenario& s) {
+  const RankGrid grid(s.layout.tp, s.layout.dp, s.layout.pp, s.layout.rank_order, s.layout.cp);
+  for (int st = 0; st < s.layout.pp; ++st) {
+    const detail::StageGroups g = detail::build_stage_groups(s, grid, st, true);
+    const std::array<const GroupSet*, 5> sets{&g.tp, &g.cp, &g.cp_ring, &g.ep, &g.dp};
+    std::string what;
+    const GroupSet* odd = nullptr;
+    for (std::size_t i = 0; i < sets.size() && !odd; ++i) {
+      if (sets[i]->shapes.size() > 1) {
+        odd = sets[i];
+        what = std::string("the ") + group_name(static_cast<int>(i)) + " of stage " + std::to_string(st);
+      }
+    }
+    for (std::size_t dir = 0; dir < 2 && !odd; ++dir) {
+      if (g.send[dir].shapes.size() > 1) {
+        odd = &g.send[dir];
+        what = "the pipeline sends from stage " + std::to_string(st) + " to stage " + std::to_string(g.send_to[dir]);
+      }
+    }
+    if (odd) {
+      return what + " are placed differently: " + detail::describe_group(odd->examples[0], odd->shapes[0]) + " but " +
+             detail::describe_group(odd->examples[1], odd->shapes[1]);
+    }
+  }
+  return std::nullopt;
 }
 
-std::vector<StagePlan> plan_stages(const Scenario& scenario) { return StepLowering(scenario).plan_only(); }
+LoweredStep lower_step(const Scenario& scenario, LoweringMode mode) {
+  if (scenario.graph) {
+    // Layer-graph models: one rank per stage (their own lowering; no full mode yet).
+    LoweredStep out = lower_graph_step(scenario, partition_scenario(scenario));
+    out.simulated_ranks = static_cast<std::int64_t>(out.stages.size());
+    return out;
+  }
+  std::string reason;
+  if (mode == LoweringMode::automatic) {
+    const auto asym = rank_asymmetry(scenario);
+    mode = asym ? LoweringMode::full : LoweringMode::collapsed;
+    if (asym) reason = *asym;
+  }
+  LoweredStep out = StepLowering(scenario, mode == LoweringMode::full).run();
+  out.fallback_reason = std::move(reason);
+  return out;
+}
+
+std::vector<StagePlan> plan_stages(const Scenario& scenario) { return StepLowering(scenario, false).plan_only(); }
 
 }  // namespace ptsim::strategies

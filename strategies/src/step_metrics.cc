@@ -58,9 +58,12 @@ void radix_sort(std::vector<Edge>& keys, std::vector<Edge>& scratch) {
 
 }  // namespace
 
-std::vector<Breakdown> breakdown_per_process(const sim::TaskGraph& graph, const sim::Timeline& timeline) {
+std::vector<Breakdown> breakdown_per_process(const sim::TaskGraph& graph, const sim::Timeline& timeline,
+                                             std::span<const sim::ProcessId> processes) {
   // A task touches a process through its streams and through the links it holds.
   std::vector<std::vector<Edge>> edges(graph.num_processes());
+  std::vector<std::uint8_t> wanted(graph.num_processes(), processes.empty() ? 1 : 0);
+  for (const sim::ProcessId p : processes) wanted.at(p) = 1;
   std::vector<sim::ProcessId> touched;
   for (sim::TaskId t = 0; t < graph.num_tasks(); ++t) {
     if (timeline.end[t] == timeline.start[t]) continue;
@@ -77,6 +80,7 @@ std::vector<Breakdown> breakdown_per_process(const sim::TaskGraph& graph, const 
       throw std::overflow_error("step breakdown: task times outside [0, 2^57) ns");
     }
     for (sim::ProcessId p : touched) {
+      if (!wanted[p]) continue;
       edges[p].push_back(make_edge(timeline.start[t].count_ns(), true, kind));
       edges[p].push_back(make_edge(timeline.end[t].count_ns(), false, kind));
     }
@@ -165,7 +169,11 @@ StepResult compute_step_result(const Scenario& s, const LoweredStep& lowered, co
     r.hfu = r.hardware_flops_per_step / gpu_seconds / peak;
   }
 
-  const std::vector<Breakdown> per_process = breakdown_per_process(lowered.graph, timeline);
+  // Each stage's breakdown is its representative's (TP 0, CP 0, DP replica 0), in both
+  // modes; in full mode the other ranks of an equivalent stage have the same.
+  std::vector<sim::ProcessId> reps;
+  for (const StagePlan& plan : lowered.stages) reps.push_back(plan.process);
+  const std::vector<Breakdown> per_process = breakdown_per_process(lowered.graph, timeline, reps);
   double busiest = -1;
   for (const StagePlan& plan : lowered.stages) {
     StageResult st;
@@ -189,13 +197,15 @@ StepResult compute_step_result(const Scenario& s, const LoweredStep& lowered, co
   r.memory = estimate_memory(s);
   r.events = timeline.events;
   r.tasks = lowered.graph.num_tasks();
-  r.simulated_ranks = static_cast<int>(lowered.stages.size());
+  r.simulated_ranks = static_cast<int>(lowered.simulated_ranks);
+  r.full = lowered.mode == LoweringMode::full;
+  r.fallback_reason = lowered.fallback_reason;
   return r;
 }
 
-SimulatedStep simulate_step(const Scenario& scenario) {
+SimulatedStep simulate_step(const Scenario& scenario, LoweringMode mode) {
   SimulatedStep out;
-  out.lowered = lower_step(scenario);
+  out.lowered = lower_step(scenario, mode);
   out.timeline = sim::simulate(out.lowered.graph);
   out.result = compute_step_result(scenario, out.lowered, out.timeline);
   return out;

@@ -116,6 +116,7 @@ class TaskGraph {
   std::uint32_t tag(TaskId task) const { return tags_[task]; }
   std::span<const StreamId> streams_of(TaskId task) const;
   std::span<const LinkId> links_of(TaskId task) const;
+  bool task_links_empty() const { return task_links_.empty(); }  // no task holds a link
   // A transfer's flows, as a range of consecutive ids (empty for other tasks).
   IdRange<FlowId> flows_of(TaskId task) const { return {flow_offsets_[task], flow_offsets_[task + 1]}; }
   TaskId task_of(FlowId flow) const { return flow_task_[flow]; }
@@ -146,7 +147,9 @@ class TaskGraph {
   // Per task, its streams and links as ranges in flat arrays (offsets_[t]..offsets_[t+1]).
   std::vector<std::uint32_t> stream_offsets_{0};
   std::vector<StreamId> task_streams_;
-  std::vector<std::uint32_t> link_offsets_{0};
+  // Empty until some task holds a link (then one entry per task + 1): a lowered step has
+  // tens of millions of tasks and none holds a link.
+  std::vector<std::uint32_t> link_offsets_;
   std::vector<LinkId> task_links_;
   // Per task, its flows (flow_offsets_[t]..flow_offsets_[t+1]); per flow, its path.
   std::vector<FlowId> flow_offsets_{0};

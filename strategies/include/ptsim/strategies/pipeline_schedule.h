@@ -20,6 +20,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <vector>
 
 #include "ptsim/sim/task_graph.h"
@@ -52,20 +53,24 @@ std::int64_t chunks_in_flight(Schedule schedule, int stage, int num_stages, std:
 double peak_activation_bytes(const std::vector<PipelineStep>& order, double held_after_forward,
                              double held_after_backward);
 
-// First and last task of a block (all of a stage's work for one micro-batch and phase);
-// the caller chains the tasks inside, lower_pipeline chains a stage's blocks in order.
+// First and last task of a block (all of a stage's work for one micro-batch and phase),
+// per lane: the ranks of a stage the caller simulates (one, or every rank), lane i of one
+// stage sending to lane i of the next. The caller chains the tasks inside, lower_pipeline
+// chains a stage's blocks in order, lane by lane.
 struct BlockTasks {
-  sim::TaskId first = 0;
-  sim::TaskId last = 0;
+  std::vector<sim::TaskId> first;  // per lane
+  std::vector<sim::TaskId> last;
 };
 
 struct PipelineHooks {
+  int lanes = 1;
   std::function<BlockTasks(int stage, int chunk, std::int64_t microbatch, Phase phase)> emit_block;
   // The activation (forward) or gradient (backward) transfer from `from` to `to`, placed
-  // on the sender's streams. Called in each sender's issue order, before any block.
-  std::function<sim::TaskId(int from, int to, std::int64_t microbatch, Phase phase)> emit_transfer;
-  // After a stage's last backward (or W) block: gradient reduction and optimizer step.
-  std::function<void(int stage, sim::TaskId last_backward)> emit_tail;
+  // on the sender's streams, one task per lane into `out`. Called in each sender's issue
+  // order, before any block.
+  std::function<void(int from, int to, std::int64_t microbatch, Phase phase, std::span<sim::TaskId> out)> emit_transfer;
+  // After a stage's last backward (or W) block, per lane: gradient reduction and optimizer step.
+  std::function<void(int stage, std::span<const sim::TaskId> last_backward)> emit_tail;
 };
 
 void lower_pipeline(Schedule schedule, int num_stages, std::int64_t num_microbatches,

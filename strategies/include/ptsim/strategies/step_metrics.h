@@ -3,6 +3,9 @@
 // precision), and the per-stage breakdown of where the time went.
 #pragma once
 
+#include <span>
+#include <vector>
+
 #include "ptsim/sim/task_simulator.h"
 #include "ptsim/strategies/scenario.h"
 #include "ptsim/strategies/step_lowering.h"
@@ -10,8 +13,11 @@
 
 namespace ptsim::strategies {
 
-// Per process: each instant of [0, makespan) attributed once (see Breakdown).
-std::vector<Breakdown> breakdown_per_process(const sim::TaskGraph& graph, const sim::Timeline& timeline);
+// Per process: each instant of [0, makespan) attributed once (see Breakdown). With
+// `processes` given, only those are measured (the others stay zero): a full-mode step has
+// one process per rank, and the report reads one per stage.
+std::vector<Breakdown> breakdown_per_process(const sim::TaskGraph& graph, const sim::Timeline& timeline,
+                                             std::span<const sim::ProcessId> processes = {});
 
 StepResult compute_step_result(const Scenario& scenario, const LoweredStep& lowered,
                                const sim::Timeline& timeline);
@@ -22,6 +28,7 @@ struct SimulatedStep {
   sim::Timeline timeline;
   StepResult result;
 };
-SimulatedStep simulate_step(const Scenario& scenario);
+// automatic: one representative per stage where the ranks are equivalent, else every rank.
+SimulatedStep simulate_step(const Scenario& scenario, LoweringMode mode = LoweringMode::automatic);
 
 }  // namespace ptsim::strategies

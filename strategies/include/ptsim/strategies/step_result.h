@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "ptsim/sim/time.h"
@@ -64,6 +65,8 @@ struct StepResult {
   std::uint64_t events = 0;
   std::uint64_t tasks = 0;
   int simulated_ranks = 0;
+  bool full = false;             // every rank simulated (--full, or the automatic fallback)
+  std::string fallback_reason;   // why the automatic mode simulated every rank, else empty
 };
 
 }  // namespace ptsim::strategies

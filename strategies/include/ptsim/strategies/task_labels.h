@@ -10,7 +10,7 @@
 namespace ptsim::strategies {
 
 // The sim::TaskGraph tag of every task ptsim lowers.
-enum class TaskKind : std::uint32_t {
+enum class TaskKind : std::uint8_t {
   forward,     // forward kernels
   backward,    // backward kernels
   recompute,   // forward kernels re-run before backward (activation recompute)
