@@ -12,14 +12,21 @@ namespace {
 
 constexpr unsigned kSeed = 20261123;  // the one root seed of these tests
 
+// Layer i's name. Appended, not "l" + std::to_string(i): GCC 12 warns on the latter with a
+// -Wrestrict false positive.
+std::string layer_name(std::size_t i) {
+  std::string name = "l";
+  name += std::to_string(i);
+  return name;
+}
+
 LayerGraph random_chain(std::size_t n) {
   LayerGraphSpec spec;
   spec.name = "chain";
   for (std::size_t i = 0; i < n; ++i) {
-    // std::string(1, 'l') + ...: GCC 12 warns (-Wrestrict, a false positive) on "l" + to_string.
-    LayerSpec l = make_layer(std::string(1, 'l') + std::to_string(i), i == 0 ? LayerOp::input : LayerOp::relu);
+    LayerSpec l = make_layer(layer_name(i), i == 0 ? LayerOp::input : LayerOp::relu);
     if (i == 0) l.shape = {8};
-    if (i > 0) l.inputs = {std::string(1, 'l') + std::to_string(i - 1)};
+    if (i > 0) l.inputs = {layer_name(i - 1)};
     spec.layers.push_back(l);
   }
   return LayerGraph::build(spec);
@@ -79,8 +86,8 @@ LayerGraph random_dag(std::size_t n, std::mt19937& rng) {
   for (std::size_t i = 1; i < n; ++i) {
     std::uniform_int_distribution<std::size_t> pick(0, i - 1);
     const std::size_t a = i - 1, b = pick(rng);
-    LayerSpec l = make_layer("l" + std::to_string(i), a == b ? LayerOp::relu : LayerOp::add, {"l" + std::to_string(a)});
-    if (a != b) l.inputs.push_back("l" + std::to_string(b));
+    LayerSpec l = make_layer(layer_name(i), a == b ? LayerOp::relu : LayerOp::add, {layer_name(a)});
+    if (a != b) l.inputs.push_back(layer_name(b));
     spec.layers.push_back(l);
   }
   return LayerGraph::build(spec);

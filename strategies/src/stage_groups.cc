@@ -151,7 +151,10 @@ StageGroups build_stage_groups(const Scenario& s, const RankGrid& grid, int st, 
 std::string describe_group(const std::vector<int>& ranks, const costmodel::GroupShape& shape) {
   std::string list;
   const std::size_t shown = std::min<std::size_t>(ranks.size(), 4);
-  for (std::size_t i = 0; i < shown; ++i) list += (i ? "," : "") + std::to_string(ranks[i]);
+  for (std::size_t i = 0; i < shown; ++i) {
+    if (i > 0) list += ',';
+    list += std::to_string(ranks[i]);
+  }
   if (ranks.size() > shown) list += ",...";
   return "ranks " + list + " (" + std::to_string(shape.domains) + " NVLink domain(s) of up to " +
          std::to_string(shape.ranks_per_domain) + " rank(s), " + (shape.crosses_pods ? "across pods" : "one pod") + ")";
