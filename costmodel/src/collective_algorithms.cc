@@ -30,7 +30,7 @@ double phase_time(const CollectivePhase& p) {
 }
 
 CollectivePlan finish(CollectiveOp op, Algorithm alg, std::string_view protocol, std::vector<CollectivePhase> phases) {
-  CollectivePlan plan{op, alg, protocol, std::move(phases), 0};
+  CollectivePlan plan{op, alg, std::string(protocol), std::move(phases), 0};
   for (const auto& p : plan.phases) plan.time_s += phase_time(p);
   return plan;
 }

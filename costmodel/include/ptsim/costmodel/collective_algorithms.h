@@ -44,7 +44,7 @@ struct CollectivePhase {
 struct CollectivePlan {
   CollectiveOp op = CollectiveOp::all_reduce;
   Algorithm algorithm = Algorithm::ring;
-  std::string_view protocol;   // "LL", "LL128", "Simple" (NCCL's names), or "NVLS"
+  std::string protocol;  // "LL", "LL128", "Simple" (NCCL's names), or "NVLS"; owned: a plan may outlive its cluster
   std::vector<CollectivePhase> phases;
   double time_s = 0;           // uncontended: sum over phases of latency + slowest transfer
 };
