@@ -96,6 +96,9 @@ costmodel::Measurements parse_nccl_tests_text(std::string_view text, const std::
           }
         }
         if (!r || on == 0) fail("a 'Rank' line without a rank number and 'on HOST'");
+        if (!(*r >= 0 && *r < 1e9) || *r != std::floor(*r)) {
+          fail(fmt::format("rank '{}' is not a whole number between 0 and 10^9", w[1]));
+        }
         ranks.insert(static_cast<int>(*r));
         hosts.insert(w[on + 1]);
         if (device_name.empty()) {

@@ -87,6 +87,17 @@ TEST(NcclTestsText, ANonNumericTimeIsAnErrorNamingItsLine) {
   EXPECT_NE(err.find("log.txt:" + std::to_string(line) + ": time, algbw and busbw must be numbers"), std::string::npos) << err;
 }
 
+// Found by fuzz_nccl_tests_text: a rank number beyond int was converted to int (undefined
+// behaviour); it is now an error naming the line.
+TEST(NcclTestsText, AHugeRankNumberIsAnErrorNamingItsLine) {
+  std::string text = read(kLog);
+  const int line = line_of(text, "Rank  0 Group");
+  text.replace(text.find("Rank  0 Group"), 13, "Rank  1.33e24 Group");
+  const std::string err = error_of(text, CollectiveOp::all_reduce);
+  EXPECT_NE(err.find("log.txt:" + std::to_string(line) + ": rank '1.33e24' is not a whole number"), std::string::npos)
+      << err;
+}
+
 TEST(NcclTestsText, AWrongCollectiveIsCaughtByTheBusBandwidthFactor) {
   const std::string err = error_of(read(kLog), CollectiveOp::all_gather);
   EXPECT_NE(err.find("busbw/algbw = 1.87"), std::string::npos) << err;
