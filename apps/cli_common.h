@@ -34,6 +34,7 @@ void add_validate_command(CLI::App& app, CommandList& commands);
 void add_sweep_command(CLI::App& app, CommandList& commands);
 void add_info_commands(CLI::App& app, CommandList& commands);  // schema, presets
 void add_search_commands(CLI::App& app, CommandList& commands);  // search, merge
+void add_plan_command(CLI::App& app, CommandList& commands);
 
 // Runs a command and maps what escapes it to an exit code, printing one line to `err`:
 // io::InputError and sim::TimeOverflow (an absurd input: a step longer than the clock's 292

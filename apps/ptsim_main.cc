@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   add_sweep_command(app, commands);
   add_info_commands(app, commands);
   add_search_commands(app, commands);
+  add_plan_command(app, commands);
   add_partition_command(app, commands);
 
   try {

@@ -1,6 +1,7 @@
 // Tests of the ptsim binary as a user runs it: bad input gives exit code 2 and exactly one
 // line on stderr naming the field; good input gives byte-identical output every time.
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -542,3 +543,87 @@ TEST(CliLayerGraph, BadGraphsAndLayoutsAreOneLineErrors) {
 }
 
 }  // namespace
+
+std::string fmt_double(double v) {
+  std::ostringstream o;
+  o.precision(17);
+  o << v;
+  return o.str();
+}
+
+// ptsim plan: the arithmetic of one option exactly, on the search scenario (dgx-a100, 8 GPUs).
+TEST(CliPlan, OptionArithmeticIsExactAndTheLayoutIsTheSearchsBest) {
+  const fs::path file = write_scenario("plan", search_scenario());
+  const CommandResult plan =
+      run_ptsim("plan '" + file.string() + "' --tokens 1B --gpu a100-sxm-80gb --gpus 8 --price-per-gpu-hour a100-sxm-80gb=2 --json");
+  ASSERT_EQ(plan.exit_code, 0) << plan.err;
+  const nlohmann::json j = nlohmann::json::parse(plan.out);
+  ASSERT_EQ(j["options"].size(), 1u);
+  const nlohmann::json& o = j["options"][0];
+  const double step = o["step_time_s"].get<double>();
+  const double steps = 61036;  // ceil(1e9 / (8 * 2048)) = ceil(61035.15625)
+  EXPECT_EQ(o["steps"].get<double>(), steps);
+  EXPECT_EQ(o["days"].get<double>(), steps * step / 86400);
+  const double gpu_hours = 8.0 * (steps * step) / 3600;
+  EXPECT_EQ(o["gpu_hours"].get<double>(), gpu_hours);
+  EXPECT_EQ(o["cost_usd"].get<double>(), gpu_hours * 2.0);
+  EXPECT_EQ(o["energy_mwh"].get<double>(), gpu_hours * 400 / 1e6);  // A100 SXM TDP 400 W
+  // The same layout and step time as `ptsim search` ranks first.
+  const CommandResult search = run_ptsim("search '" + file.string() + "' --top 1 --json");
+  ASSERT_EQ(search.exit_code, 0) << search.err;
+  const nlohmann::json s = nlohmann::json::parse(search.out);
+  EXPECT_EQ(s["ranking"][0]["layout"], o["layout"]) << search.out;
+  EXPECT_EQ(s["ranking"][0]["step_time_s"].get<double>(), step);
+}
+
+TEST(CliPlan, DeadlineMarksOptionsAndNoneFittingIsExit3) {
+  const fs::path file = write_scenario("plan", search_scenario());
+  const std::string base = "plan '" + file.string() + "' --tokens 1B --gpus 1,8 --json";
+  const nlohmann::json all = nlohmann::json::parse(run_ptsim(base).out);
+  ASSERT_EQ(all["options"].size(), 4u);  // two GPU types x two counts
+  double fastest = 1e300, slowest = 0;
+  for (const auto& o : all["options"]) {
+    EXPECT_TRUE(o["meets_constraints"].get<bool>());
+    fastest = std::min(fastest, o["days"].get<double>());
+    slowest = std::max(slowest, o["days"].get<double>());
+  }
+  // Sorted by cost.
+  for (std::size_t i = 1; i < all["options"].size(); ++i) {
+    EXPECT_LE(all["options"][i - 1]["cost_usd"].get<double>(), all["options"][i]["cost_usd"].get<double>());
+  }
+  const double deadline = (fastest + slowest) / 2;
+  const CommandResult some = run_ptsim(base + " --deadline-days " + fmt_double(deadline));
+  ASSERT_EQ(some.exit_code, 0) << some.err;
+  for (const auto& o : nlohmann::json::parse(some.out)["options"]) {
+    EXPECT_EQ(o["meets_constraints"].get<bool>(), o["days"].get<double>() <= deadline) << o.dump();
+  }
+  const CommandResult none = run_ptsim(base + " --deadline-days " + fmt_double(fastest / 2));
+  EXPECT_EQ(none.exit_code, 3) << none.out;
+  const CommandResult budget = run_ptsim(base + " --gpu-budget 4");
+  ASSERT_EQ(budget.exit_code, 0) << budget.err;
+  for (const auto& o : nlohmann::json::parse(budget.out)["options"]) {
+    EXPECT_EQ(o["meets_constraints"].get<bool>(), o["num_gpus"].get<int>() <= 4);
+  }
+}
+
+TEST(CliPlan, BadFlagsAreExit2NamingTheFlag) {
+  const fs::path file = write_scenario("plan", search_scenario());
+  const std::string base = "plan '" + file.string() + "' ";
+  const std::pair<const char*, const char*> cases[] = {
+      {"--tokens 2X", "--tokens"},
+      {"--tokens -5", "--tokens"},
+      {"--tokens 1B --gpu tpu-v5", "--gpu"},
+      {"--tokens 1B --gpus 0", "--gpus"},
+      {"--tokens 1B --price-per-gpu-hour h100-sxm-80gb", "--price-per-gpu-hour"},
+      {"--tokens 1B --price-per-gpu-hour v100=1", "--price-per-gpu-hour"},
+      {"--tokens 1B --gpu h200-sxm-141gb", "--price-per-gpu-hour"},
+      {"--tokens 1B --deadline-days -1", "--deadline-days"},
+      {"--tokens 1B --gpu-budget -1", "--gpu-budget"},
+  };
+  for (const auto& [args, flag] : cases) {
+    const CommandResult r = run_ptsim(base + args);
+    EXPECT_EQ(r.exit_code, 2) << args << ": " << r.err;
+    EXPECT_NE(r.err.find(flag), std::string::npos) << args << ": " << r.err;
+  }
+  EXPECT_EQ(run_ptsim(base + "--tokens 2T --gpu h100-sxm-80gb --gpus 8").exit_code, 0);
+}

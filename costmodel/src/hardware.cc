@@ -13,6 +13,7 @@ using namespace units;
 GpuSpec a100_sxm_80gb() {
   GpuSpec g;
   g.name = "a100-sxm-80gb";
+  g.tdp_watts = 400;  // A100 SXM4 datasheet: 400 W max TDP
   g.set_peak(Dtype::fp32, tflops(19.5));
   g.set_peak(Dtype::tf32, tflops(156));
   g.set_peak(Dtype::fp16, tflops(312));
@@ -36,6 +37,7 @@ GpuSpec a100_sxm_80gb() {
 GpuSpec h100_sxm_80gb() {
   GpuSpec g;
   g.name = "h100-sxm-80gb";
+  g.tdp_watts = 700;  // H100 SXM5 datasheet: up to 700 W
   g.set_peak(Dtype::fp32, tflops(66.9));
   g.set_peak(Dtype::tf32, tflops(494.7));
   g.set_peak(Dtype::fp16, tflops(989.5));
@@ -65,6 +67,7 @@ GpuSpec h100_sxm_80gb() {
 GpuSpec h200_sxm_141gb() {
   GpuSpec g = h100_sxm_80gb();
   g.name = "h200-sxm-141gb";
+  g.tdp_watts = 700;  // H200 SXM datasheet: up to 700 W
   g.hbm_bandwidth_bytes_per_s = gb_per_s(4800);
   g.hbm_capacity_bytes = gib(140);                 // 143771 MiB reported by the driver
   g.efficiency.memory_bandwidth_fraction = 0.86;   // STREAM triad 4.15 TB/s
@@ -77,6 +80,7 @@ GpuSpec h200_sxm_141gb() {
 GpuSpec gb200() {
   GpuSpec g = h100_sxm_80gb();
   g.name = "gb200";
+  g.tdp_watts = 1200;  // per B200 GPU in GB200 NVL72 (same secondary sources as the peak above)
   g.set_peak(Dtype::fp32, tflops(80));
   g.set_peak(Dtype::tf32, tflops(1250));
   g.set_peak(Dtype::fp16, tflops(2500));

@@ -127,6 +127,8 @@ SearchCounts counts_from(const json& j) {
   return c;
 }
 
+}  // namespace
+
 std::string layout_text(const Layout& l) {
   std::string s = fmt::format("tp{} pp{} dp{}", l.tp, l.pp, l.dp);
   if (l.cp > 1) s += fmt::format(" cp{}", l.cp);
@@ -138,8 +140,6 @@ std::string layout_text(const Layout& l) {
   if (l.zero_stage > 0) s += fmt::format(" z{}", l.zero_stage);
   return s;
 }
-
-}  // namespace
 
 json layout_json(const Layout& l) {
   return json{{"tp", l.tp},

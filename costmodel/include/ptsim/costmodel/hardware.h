@@ -46,6 +46,9 @@ struct GpuSpec {
   // NVLink bandwidth per GPU per direction (all links together).
   double nvlink_bandwidth_bytes_per_s = 0;
   std::int64_t num_sms = 0;  // streaming multiprocessors (GEMM wave quantization); 0 = not modelled
+  // Board power limit (TDP) of one GPU in watts: the GPU board only, no host, network or
+  // cooling. `ptsim plan` uses it for an upper-bound energy estimate. 0 = unknown.
+  double tdp_watts = 0;
   Efficiency efficiency;
   NcclTuning nccl;
   // A measured profile (cluster.profile) the cost model consults before the roofline and
