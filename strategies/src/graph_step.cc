@@ -442,25 +442,7 @@ StepResult compute_graph_step_result(const Scenario& s, const LoweredStep& lower
     r.mfu = r.model_flops_per_step / gpu_seconds / peak;
     r.hfu = r.mfu;
   }
-  const std::vector<Breakdown> per_process = breakdown_per_process(lowered.graph, timeline);
-  double busiest = -1;
-  for (const StagePlan& plan : lowered.stages) {
-    StageResult st;
-    st.stage = plan.stage;
-    st.rank = plan.rank;
-    st.num_layers = plan.num_layers;
-    st.parameters = plan.parameters;
-    st.forward_s = plan.forward.seconds();
-    st.backward_s = plan.backward.seconds();
-    st.breakdown = per_process[plan.process];
-    const double busy = st.breakdown.compute_s + st.breakdown.recompute_s + st.breakdown.optimizer_s;
-    if (busy > busiest) {
-      busiest = busy;
-      r.breakdown = st.breakdown;
-      r.breakdown_stage = st.stage;
-    }
-    r.stages.push_back(st);
-  }
+  fill_stage_results(lowered, timeline, r);
   r.memory = estimate_memory(s);
   r.events = timeline.events;
   r.tasks = lowered.graph.num_tasks();

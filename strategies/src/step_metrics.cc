@@ -135,6 +135,34 @@ std::vector<Breakdown> breakdown_per_process(const sim::TaskGraph& graph, const 
   return result;
 }
 
+void fill_stage_results(const LoweredStep& lowered, const sim::Timeline& timeline, StepResult& r) {
+  // Each stage's breakdown is its representative's (TP 0, CP 0, DP replica 0), in both
+  // modes; in full mode the other ranks of an equivalent stage have the same.
+  std::vector<sim::ProcessId> reps;
+  for (const StagePlan& plan : lowered.stages) reps.push_back(plan.process);
+  const std::vector<Breakdown> per_process = breakdown_per_process(lowered.graph, timeline, reps);
+  double busiest = -1;
+  for (const StagePlan& plan : lowered.stages) {
+    StageResult st;
+    st.stage = plan.stage;
+    st.rank = plan.rank;
+    st.num_layers = plan.num_layers;
+    st.parameters = plan.parameters;
+    st.forward_s = plan.forward.seconds();
+    st.backward_s = plan.backward.seconds();
+    st.layer_forward_s = plan.layer_forward.seconds();
+    st.layer_backward_s = plan.layer_backward.seconds();
+    st.breakdown = per_process[plan.process];
+    const double busy = st.breakdown.compute_s + st.breakdown.recompute_s + st.breakdown.optimizer_s;
+    if (busy > busiest) {
+      busiest = busy;
+      r.breakdown = st.breakdown;
+      r.breakdown_stage = st.stage;
+    }
+    r.stages.push_back(st);
+  }
+}
+
 StepResult compute_step_result(const Scenario& s, const LoweredStep& lowered, const sim::Timeline& timeline) {
   if (s.graph) return compute_graph_step_result(s, lowered, timeline);
   StepResult r;
@@ -169,31 +197,7 @@ StepResult compute_step_result(const Scenario& s, const LoweredStep& lowered, co
     r.hfu = r.hardware_flops_per_step / gpu_seconds / peak;
   }
 
-  // Each stage's breakdown is its representative's (TP 0, CP 0, DP replica 0), in both
-  // modes; in full mode the other ranks of an equivalent stage have the same.
-  std::vector<sim::ProcessId> reps;
-  for (const StagePlan& plan : lowered.stages) reps.push_back(plan.process);
-  const std::vector<Breakdown> per_process = breakdown_per_process(lowered.graph, timeline, reps);
-  double busiest = -1;
-  for (const StagePlan& plan : lowered.stages) {
-    StageResult st;
-    st.stage = plan.stage;
-    st.rank = plan.rank;
-    st.num_layers = plan.num_layers;
-    st.parameters = plan.parameters;
-    st.forward_s = plan.forward.seconds();
-    st.backward_s = plan.backward.seconds();
-    st.layer_forward_s = plan.layer_forward.seconds();
-    st.layer_backward_s = plan.layer_backward.seconds();
-    st.breakdown = per_process[plan.process];
-    const double busy = st.breakdown.compute_s + st.breakdown.recompute_s + st.breakdown.optimizer_s;
-    if (busy > busiest) {
-      busiest = busy;
-      r.breakdown = st.breakdown;
-      r.breakdown_stage = st.stage;
-    }
-    r.stages.push_back(st);
-  }
+  fill_stage_results(lowered, timeline, r);
   r.memory = estimate_memory(s);
   r.events = timeline.events;
   r.tasks = lowered.graph.num_tasks();

@@ -22,6 +22,10 @@ std::vector<Breakdown> breakdown_per_process(const sim::TaskGraph& graph, const 
 StepResult compute_step_result(const Scenario& scenario, const LoweredStep& lowered,
                                const sim::Timeline& timeline);
 
+// Fills r.stages (one per StagePlan, its representative's breakdown) and r.breakdown /
+// r.breakdown_stage from the busiest stage; shared by transformer and layer-graph steps.
+void fill_stage_results(const LoweredStep& lowered, const sim::Timeline& timeline, StepResult& r);
+
 // The whole path: lower, simulate, measure. Keeps the graph and timeline for traces.
 struct SimulatedStep {
   LoweredStep lowered;
