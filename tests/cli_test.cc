@@ -594,14 +594,16 @@ TEST(CliPlan, DeadlineMarksOptionsAndNoneFittingIsExit3) {
   const double deadline = (fastest + slowest) / 2;
   const CommandResult some = run_ptsim(base + " --deadline-days " + fmt_double(deadline));
   ASSERT_EQ(some.exit_code, 0) << some.err;
-  for (const auto& o : nlohmann::json::parse(some.out)["options"]) {
+  const nlohmann::json some_json = nlohmann::json::parse(some.out);  // named: a range-for over a temporary's member dangles
+  for (const auto& o : some_json["options"]) {
     EXPECT_EQ(o["meets_constraints"].get<bool>(), o["days"].get<double>() <= deadline) << o.dump();
   }
   const CommandResult none = run_ptsim(base + " --deadline-days " + fmt_double(fastest / 2));
   EXPECT_EQ(none.exit_code, 3) << none.out;
   const CommandResult budget = run_ptsim(base + " --gpu-budget 4");
   ASSERT_EQ(budget.exit_code, 0) << budget.err;
-  for (const auto& o : nlohmann::json::parse(budget.out)["options"]) {
+  const nlohmann::json budget_json = nlohmann::json::parse(budget.out);
+  for (const auto& o : budget_json["options"]) {
     EXPECT_EQ(o["meets_constraints"].get<bool>(), o["num_gpus"].get<int>() <= 4);
   }
 }
