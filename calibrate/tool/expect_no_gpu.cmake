@@ -1,5 +1,12 @@
 # Runs `ptsim-calibrate gpu` on a machine without a GPU and checks that it exits non-zero
-# with exactly one line on stderr that says why, and prints nothing on stdout.
+# with exactly one line on stderr that says why, and prints nothing on stdout. Where the
+# machine does have an NVIDIA device node the premise is false: the test reports itself
+# skipped (SKIP_REGULAR_EXPRESSION in calibrate/CMakeLists.txt) instead of failing.
+file(GLOB gpu_nodes "/dev/nvidia[0-9]*")
+if(gpu_nodes)
+  message(STATUS "SKIPPED: this machine has a GPU (${gpu_nodes}); the no-GPU refusal cannot be checked here")
+  return()
+endif()
 execute_process(COMMAND ${TOOL} gpu RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err TIMEOUT 60)
 string(STRIP "${err}" err_stripped)
 string(REGEX MATCHALL "\n" newlines "${err_stripped}")
