@@ -618,7 +618,7 @@ TEST(CliPlan, BadFlagsAreExit2NamingTheFlag) {
       {"--tokens 1B --gpus 0", "--gpus"},
       {"--tokens 1B --price-per-gpu-hour h100-sxm-80gb", "--price-per-gpu-hour"},
       {"--tokens 1B --price-per-gpu-hour v100=1", "--price-per-gpu-hour"},
-      {"--tokens 1B --gpu h200-sxm-141gb", "--price-per-gpu-hour"},
+      {"--tokens 1B --gpu gb200", "--price-per-gpu-hour"},
       {"--tokens 1B --deadline-days -1", "--deadline-days"},
       {"--tokens 1B --gpu-budget -1", "--gpu-budget"},
   };
@@ -628,4 +628,9 @@ TEST(CliPlan, BadFlagsAreExit2NamingTheFlag) {
     EXPECT_NE(r.err.find(flag), std::string::npos) << args << ": " << r.err;
   }
   EXPECT_EQ(run_ptsim(base + "--tokens 2T --gpu h100-sxm-80gb --gpus 8").exit_code, 0);
+  // Documented default prices (docs/search.md): H200 has one, GB200 (rented per superchip) not.
+  const CommandResult h200 = run_ptsim(base + "--tokens 1B --gpu h200-sxm-141gb --gpus 8 --json");
+  ASSERT_EQ(h200.exit_code, 0) << h200.err;
+  const nlohmann::json h200_json = nlohmann::json::parse(h200.out);
+  EXPECT_EQ(h200_json["options"][0]["price_per_gpu_hour"].get<double>(), 4.0);
 }

@@ -202,13 +202,8 @@ strategies::LayerGraphSpec layer_graph_from_json(const json& doc, const std::str
   return spec;
 }
 
-strategies::LayerGraphSpec import_layer_graph(const std::filesystem::path& file, const std::string& error_path) {
-  const std::string where = file.filename().string();
-  std::error_code ec;
-  if (std::filesystem::is_directory(file, ec)) throw InputError(error_path, file.string() + " is a directory, not a layer-graph file");
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw InputError(error_path, "cannot open layer-graph file " + file.string());
-  const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+strategies::LayerGraphSpec layer_graph_from_text(std::string_view text, const std::string& error_path,
+                                                 const std::string& where) {
   DuplicateKeys dup;
   json doc;
   try {
@@ -220,6 +215,16 @@ strategies::LayerGraphSpec import_layer_graph(const std::filesystem::path& file,
   }
   if (!dup.duplicate.empty()) throw InputError(error_path, where + ": key '" + dup.duplicate + "' given more than once in one object");
   return layer_graph_from_json(doc, error_path, where);
+}
+
+strategies::LayerGraphSpec import_layer_graph(const std::filesystem::path& file, const std::string& error_path) {
+  const std::string where = file.filename().string();
+  std::error_code ec;
+  if (std::filesystem::is_directory(file, ec)) throw InputError(error_path, file.string() + " is a directory, not a layer-graph file");
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw InputError(error_path, "cannot open layer-graph file " + file.string());
+  const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  return layer_graph_from_text(text, error_path, where);
 }
 
 }  // namespace ptsim::io

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -15,6 +16,10 @@ namespace ptsim::io {
 
 // One parsed document; `where` prefixes every reason (the file name).
 strategies::LayerGraphSpec layer_graph_from_json(const nlohmann::json& doc, const std::string& error_path,
+                                                 const std::string& where);
+
+// The text of one file named `where` (JSON syntax, duplicate keys, then layer_graph_from_json).
+strategies::LayerGraphSpec layer_graph_from_text(std::string_view text, const std::string& error_path,
                                                  const std::string& where);
 
 // The reader scenario_fields.h declares for layer_graph.file.
