@@ -97,6 +97,46 @@ OpStep cp_comm(OpId op, costmodel::CollectiveOp collective, double bytes, bool o
   return s;
 }
 
+// The backward of a column-parallel GEMM (tokens x cols = tokens x h times h x cols) on
+// one TP rank, ending with its input gradient reduced over TP. Without sequence
+// parallelism: the data- and weight-gradient GEMMs, then the all-reduce. With it, Megatron
+// keeps only the rank's s/tp slice of the input, so the backward gathers the input again
+// for the weight gradient before the GEMMs, and reduce-scatters the input gradient after
+// them (LinearWithGradAccumulationAndAsyncCommunication). Megatron issues these collectives
+// (and the all-reduce without sequence parallelism) asynchronously beside the GEMMs, but on
+// A100 that hides nothing measurable: Korthikanti et al.'s Table 4 baseline backward, whose
+// two all-reduces run beside the weight-gradient GEMMs, measures 11.9 ms, what the GEMMs
+// and all-reduces take one after the other (docs/accuracy-analysis.md); so they are
+// modelled in series. With TP communication overlap (Transformer Engine's userbuffers) the
+// re-gather runs beside the data-gradient GEMM and the reduce-scatter beside the
+// weight-gradient GEMM, each GEMM on the SMs the collective leaves (kernel_time_beside_collective_s).
+void append_column_parallel_backward(std::vector<OpStep>& ops, OpId op, const ShapeContext& c, double tokens,
+                                     double cols, double h, double e) {
+  using costmodel::CollectiveOp;
+  const double act = tokens * h * e;
+  if (!(c.sequence_parallel && c.tp > 1)) {
+    ops.push_back(gemm(op, c.dtype, tokens, cols, h, e, 2));
+    if (c.tp > 1) ops.push_back(tp_collective(CollectiveOp::all_reduce, act));
+    return;
+  }
+  if (!c.tp_comm_overlap) {
+    ops.push_back(tp_collective(CollectiveOp::all_gather, act));
+    ops.push_back(gemm(op, c.dtype, tokens, cols, h, e, 2));
+    ops.push_back(tp_collective(CollectiveOp::reduce_scatter, act));
+    return;
+  }
+  OpStep regather = tp_collective(CollectiveOp::all_gather, act);
+  regather.overlaps_next = true;
+  OpStep dgrad = gemm(op, c.dtype, tokens, h, cols, e, 1);  // dX = dY W^T: tokens x h
+  dgrad.model_flops = 0;
+  OpStep scatter = tp_collective(CollectiveOp::reduce_scatter, act);
+  scatter.overlaps_next = true;
+  OpStep wgrad = gemm(op, c.dtype, h, cols, tokens, e, 1);  // dW = X^T dY: h x cols
+  wgrad.model_flops = 0;
+  wgrad.weight_grad = true;
+  ops.insert(ops.end(), {regather, dgrad, scatter, wgrad});
+}
+
 void append_attention_kernels(std::vector<OpStep>& ops, const Dims& d, const ShapeContext& c, bool forward);
 void append_moe(std::vector<OpStep>& ops, const TransformerConfig& m, const ShapeContext& c, const Dims& d,
                 bool forward);
@@ -123,8 +163,7 @@ void append_attention_in(std::vector<OpStep>& ops, const TransformerConfig& m, c
       if (sp) ops.push_back(tp_collective(CollectiveOp::all_gather, act));
       ops.push_back(gemm(OpId::qkv_proj, dt, d.tokens, d.q_per_rank + 2 * d.kv_per_rank, d.h, d.e, 1));
     } else {
-      ops.push_back(gemm(OpId::qkv_proj, dt, d.tokens, d.q_per_rank + 2 * d.kv_per_rank, d.h, d.e, 2));
-      if (c.tp > 1) ops.push_back(tp_collective(sp ? CollectiveOp::reduce_scatter : CollectiveOp::all_reduce, act));
+      append_column_parallel_backward(ops, OpId::qkv_proj, c, d.tokens, d.q_per_rank + 2 * d.kv_per_rank, d.h, d.e);
     }
     return;
   }
@@ -172,8 +211,7 @@ void append_dense_mlp(std::vector<OpStep>& ops, const TransformerConfig& m, cons
   if (sp) ops.push_back(tp_collective(CollectiveOp::all_gather, act));
   ops.push_back(gemm(OpId::mlp_down, dt, d.tokens, d.h, d.ffn_per_rank, d.e, 2));
   ops.push_back(memory(OpId::mlp_activation, dt, (m.swiglu ? 5 : 3) * d.tokens * d.ffn_per_rank * d.e));
-  ops.push_back(gemm(OpId::mlp_up, dt, d.tokens, d.up_cols, d.h, d.e, 2));
-  if (c.tp > 1) ops.push_back(tp_collective(sp ? CollectiveOp::reduce_scatter : CollectiveOp::all_reduce, act));
+  append_column_parallel_backward(ops, OpId::mlp_up, c, d.tokens, d.up_cols, d.h, d.e);
 }
 
 // The attention core. With context parallelism (flash attention only) each rank's s/cp
@@ -353,7 +391,7 @@ void overlap_tp_collectives(std::vector<OpStep>& ops, const ShapeContext& c) {
     return !op.is_tp_collective && !op.is_cp_comm && !op.is_ep_comm && op.work.op_class == OpClass::gemm;
   };
   for (std::size_t i = 0; i < ops.size(); ++i) {
-    if (!ops[i].is_tp_collective) continue;
+    if (!ops[i].is_tp_collective || ops[i].overlaps_next) continue;  // already beside its GEMM
     if (ops[i].collective == costmodel::CollectiveOp::all_gather && i + 1 < ops.size() && is_gemm(ops[i + 1])) {
       ops[i].overlaps_next = true;
     } else if (ops[i].collective == costmodel::CollectiveOp::reduce_scatter && i > 0 && is_gemm(ops[i - 1])) {
@@ -417,8 +455,8 @@ std::vector<OpStep> layer_backward_ops(const TransformerConfig& m, LayerKind kin
   using costmodel::CollectiveOp;
   // Megatron's f/g conjugates: the backward all-reduces sit after the column-parallel
   // GEMMs' input gradients (MLP up, QKV); with sequence parallelism the backward of a
-  // reduce-scatter is an all-gather and vice versa. (Megatron also re-gathers the norm
-  // output for the weight gradients, overlapped with the data-gradient GEMM: not modelled.)
+  // reduce-scatter is an all-gather and vice versa; the column-parallel GEMMs also gather
+  // their input again for the weight gradients (append_column_parallel_backward).
   std::vector<OpStep> ops;
   ops.push_back(memory(OpId::mlp_residual, dt, 2 * local));
   if (kind == LayerKind::moe) {
@@ -522,6 +560,10 @@ std::vector<OpStep> head_backward_ops(const TransformerConfig& m, const ShapeCon
 SplitBackward split_weight_gradients(const std::vector<OpStep>& backward) {
   SplitBackward out;
   for (const OpStep& op : backward) {
+    if (op.weight_grad) {  // already a weight-gradient GEMM of its own
+      out.weight_grad.push_back(op);
+      continue;
+    }
     const bool weight_gemm = !op.is_tp_collective && !op.is_cp_comm && !op.is_ep_comm &&
                              op.work.op_class == OpClass::gemm && op.work.launches == 2;
     if (!weight_gemm) {
