@@ -524,8 +524,11 @@ std::vector<OpStep> head_forward_ops(const TransformerConfig& m, const ShapeCont
   OpStep head = gemm(OpId::lm_head, c.dtype, d.tokens, v, d.h, d.e, 1);
   head.model_flops = 2 * d.tokens * static_cast<double>(m.vocab_size) * d.h / static_cast<double>(c.tp);
   ops.push_back(head);
-  // Vocabulary-parallel cross entropy: read the logits, write and re-read fp32 softmax.
-  ops.push_back(memory(OpId::cross_entropy, c.dtype, d.tokens * v * (d.e + 8)));
+  // Megatron's vocabulary-parallel cross entropy (tensor_parallel/cross_entropy.py), one
+  // PyTorch kernel per pass over the logits: cast to fp32 (read e, write 4), max (read 4),
+  // subtract the max in place (8), exp in place (8), sum (4), divide by the sum in place
+  // (8), kept as the softmax for the backward.
+  ops.push_back(memory(OpId::cross_entropy, c.dtype, d.tokens * v * (d.e + 36)));
   if (c.tp > 1) {
     // Max, predicted-logit and sum-exp all-reduces of one fp32 per token each.
     for (int i = 0; i < 3; ++i) ops.push_back(tp_all_reduce(d.tokens * 4));
@@ -538,7 +541,9 @@ std::vector<OpStep> head_backward_ops(const TransformerConfig& m, const ShapeCon
   const double act = d.tokens * d.h * d.e;
   const double v = vocab_per_rank(m, c.tp);
   std::vector<OpStep> ops;
-  ops.push_back(memory(OpId::cross_entropy, c.dtype, d.tokens * v * (d.e + 4)));
+  // The softmax times the loss gradient in place (8), then cast back for the LM head's
+  // backward GEMM (read 4, write e).
+  ops.push_back(memory(OpId::cross_entropy, c.dtype, d.tokens * v * (d.e + 12)));
   ops.push_back(gemm(OpId::lm_head, c.dtype, d.tokens, v, d.h, d.e, 2));
   const bool sp = c.sequence_parallel && c.tp > 1;
   if (m.output_head == OutputHead::mlm) {
