@@ -501,7 +501,11 @@ std::vector<OpStep> embedding_backward_ops(const TransformerConfig& m, const Sha
     const bool sp = c.sequence_parallel && c.tp > 1;
     ops.push_back(memory(OpId::embedding_norm, c.dtype, 3 * (sp ? act / static_cast<double>(c.tp) : act)));
   }
-  ops.push_back(memory(OpId::embedding, c.dtype, 2 * d.tokens * d.h * d.e));
+  // The lookup's backward builds a dense gradient of the rank's vocabulary rows (zeroed,
+  // then the tokens' gradients added), which Megatron's gradient hook adds into the fp32
+  // main gradient (read e and 4, write 4).
+  const double table = vocab_per_rank(m, c.tp) * d.h;
+  ops.push_back(memory(OpId::embedding, c.dtype, 2 * d.tokens * d.h * d.e + table * (2 * d.e + 8)));
   return ops;
 }
 
