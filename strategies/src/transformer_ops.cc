@@ -188,6 +188,9 @@ void append_attention_in(std::vector<OpStep>& ops, const TransformerConfig& m, c
     ops.insert(ops.end(), {q_up, kv_up});
     return;
   }
+  // The up projections are column-parallel: with sequence parallelism their backward
+  // gathers the latents again for the weight gradients (append_column_parallel_backward).
+  if (sp) ops.push_back(tp_collective(CollectiveOp::all_gather, latent_bytes));
   ops.insert(ops.end(), {kv_up, q_up});
   if (c.tp > 1) ops.push_back(tp_collective(sp ? CollectiveOp::reduce_scatter : CollectiveOp::all_reduce, latent_bytes));
   ops.insert(ops.end(), {norm, kv_down, q_down});
@@ -368,8 +371,7 @@ void append_moe(std::vector<OpStep>& ops, const TransformerConfig& m, const Shap
     if (sp) ops.push_back(tp_collective(CollectiveOp::all_gather, act));
     ops.push_back(gemm(OpId::mlp_down, dt, d.tokens, d.h, shared_f, d.e, 2));
     ops.push_back(memory(OpId::mlp_activation, dt, (m.swiglu ? 5 : 3) * d.tokens * shared_f * d.e));
-    ops.push_back(gemm(OpId::mlp_up, dt, d.tokens, shared_up, d.h, d.e, 2));
-    if (c.tp > 1) ops.push_back(tp_collective(sp ? CollectiveOp::reduce_scatter : CollectiveOp::all_reduce, act));
+    append_column_parallel_backward(ops, OpId::mlp_up, c, d.tokens, shared_up, d.h, d.e);
   }
   ops.push_back(permute);
   if (exchange) ops.push_back(ep_all_to_all(OpId::moe_combine, moved));

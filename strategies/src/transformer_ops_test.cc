@@ -145,6 +145,22 @@ TEST(TransformerOps, SequenceParallelBackwardGathersColumnParallelInputsAgain) {
   EXPECT_DOUBLE_EQ(gemm_flops(split.input_grad), gemm_flops(fwd));
 }
 
+TEST(TransformerOps, SequenceParallelBackwardRegathersEveryColumnParallelInput) {
+  using costmodel::CollectiveOp;
+  // Per layer the backward gathers each column-parallel GEMM's input once more than the
+  // forward does: QKV (MLA: the latents) and the MLP up (MoE: the shared expert's).
+  const ShapeContext c{1, 4096, 8, costmodel::Dtype::bf16, AttentionKernel::flash, true};
+  for (const char* name : {"gpt3-175b", "deepseek-v3"}) {
+    const TransformerConfig m = *find_model_preset(name);
+    for (const LayerKind kind : {LayerKind::dense, LayerKind::moe}) {
+      if (kind == LayerKind::moe && !m.is_moe()) continue;
+      EXPECT_EQ(count_tp(layer_backward_ops(m, kind, c), CollectiveOp::all_gather),
+                count_tp(layer_forward_ops(m, kind, c), CollectiveOp::all_gather) + 2)
+          << name << " " << static_cast<int>(kind);
+    }
+  }
+}
+
 TEST(TransformerOps, CrossEntropyPassesOverFp32Logits) {
   const TransformerConfig m = *find_model_preset("gpt3-175b");  // vocabulary 51200
   const ShapeContext c{2, 2048, 8, costmodel::Dtype::bf16, AttentionKernel::flash};
