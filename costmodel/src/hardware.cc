@@ -31,6 +31,9 @@ GpuSpec a100_sxm_80gb() {
   // cost 33 us (LL), 60 us (LL128), 250 us (Simple: pipeline fill of its large chunks).
   g.efficiency.intra_node_step_latency_s = 17.86e-6;
   g.nccl.small_message_regimes = {{"LL", 2.36e-6, 0.35}, {"LL128", 4.29e-6, 0.50}};
+  // HGX A100 8-GPU NVSwitch: NCCL opens 24 channels (NCCL INFO "Channel 23/24",
+  // NVIDIA/nccl-tests#100), one CTA each on an SM of its own (NVIDIA/nccl#689).
+  g.nccl.collective_sms = 24;
   return g;
 }
 
@@ -61,6 +64,9 @@ GpuSpec h100_sxm_80gb() {
   g.nccl.nvls = true;
   g.nccl.nvls_latency_s = 80e-6;
   g.nccl.nvls_bandwidth_fraction = 0.611;
+  // 16 channels, one SM each: NCCL on DGX H100 (NCCL INFO "Channel 05/16", NVIDIA/nccl#1453;
+  // "on DGX ... it would use 16 SMs", NCCL maintainer in NVIDIA/nccl#689).
+  g.nccl.collective_sms = 16;
   return g;
 }
 

@@ -51,4 +51,19 @@ double kernel_time_s(const KernelWork& work, const GpuSpec& gpu) {
   return std::max(compute_s, memory_s) + work.launches * eff.kernel_launch_overhead_s;
 }
 
+double kernel_time_beside_collective_s(const KernelWork& work, const GpuSpec& gpu, double comm_s) {
+  const double whole = kernel_time_s(work, gpu);
+  const std::int64_t taken = gpu.nccl.collective_sms;
+  if (comm_s <= 0 || gpu.num_sms <= 0 || taken <= 0 || taken >= gpu.num_sms || gpu.profile != nullptr) return whole;
+  GpuSpec rest = gpu;
+  rest.num_sms = gpu.num_sms - taken;
+  const double share = static_cast<double>(rest.num_sms) / static_cast<double>(gpu.num_sms);
+  for (double& peak : rest.peak_flops) peak *= share;
+  const double shared = kernel_time_s(work, rest);
+  if (shared <= whole) return whole;  // memory-bound: the HBM, not the SMs, limits it
+  if (comm_s >= shared) return shared;
+  // The collective ends first: the kernel did comm_s / shared of its work on the fewer SMs.
+  return comm_s + whole * (1.0 - comm_s / shared);
+}
+
 }  // namespace ptsim::costmodel

@@ -91,5 +91,30 @@ TEST(Presets, SpecSheetPeaks) {
   EXPECT_FALSE(find_gpu_preset("v100").has_value());
 }
 
+TEST(KernelBesideCollective, GemmRunsOnTheSmsNcclLeaves) {
+  const GpuSpec gpu = a100();  // 108 SMs, NCCL holds 24 while a collective runs
+  ASSERT_EQ(gpu.nccl.collective_sms, 24);
+  const double m = 8192;
+  const KernelWork gemm{OpClass::gemm, Dtype::bf16, 2 * m * m * m, gemm_bytes(m, m, m, 2), 1, {m, m, m}};
+  const double gap = gpu.efficiency.kernel_launch_overhead_s;
+  const double whole = kernel_time_s(gemm, gpu);
+  // 4096 tiles: 38 waves on 108 SMs, 49 waves on 84 SMs at 84/108 of the peak.
+  const double shared = 2 * m * m * m / (312e12 * 84.0 / 108 * gpu.efficiency.gemm_flops_fraction *
+                                         (m * m / (49 * 84 * 128.0 * 128))) + gap;
+  EXPECT_DOUBLE_EQ(kernel_time_beside_collective_s(gemm, gpu, 1.0), shared);  // collective outlasts it
+  // The collective ends after 1 ms: the GEMM did 1 ms / shared of its work on 84 SMs.
+  EXPECT_DOUBLE_EQ(kernel_time_beside_collective_s(gemm, gpu, 1e-3), 1e-3 + whole * (1 - 1e-3 / shared));
+  EXPECT_DOUBLE_EQ(kernel_time_beside_collective_s(gemm, gpu, 0), whole);
+}
+
+TEST(KernelBesideCollective, MemoryBoundKernelAndNoChannelCountAreUnchanged) {
+  GpuSpec gpu = a100();
+  const KernelWork norm{OpClass::memory, Dtype::bf16, 0, 1e9};
+  EXPECT_DOUBLE_EQ(kernel_time_beside_collective_s(norm, gpu, 1.0), kernel_time_s(norm, gpu));
+  gpu.nccl.collective_sms = 0;  // not modelled (an inline GPU)
+  const KernelWork gemm{OpClass::gemm, Dtype::bf16, 1e12, 1e8, 1, {4096, 4096, 4096}};
+  EXPECT_DOUBLE_EQ(kernel_time_beside_collective_s(gemm, gpu, 1.0), kernel_time_s(gemm, gpu));
+}
+
 }  // namespace
 }  // namespace ptsim::costmodel

@@ -192,6 +192,10 @@ class StepLowering {
         // Ring steps go to the next CP rank; the all-gather variant spans the CP group.
         t.group = op.collective == CollectiveOp::send_recv ? OpGroup::cp_ring : OpGroup::cp;
         t.overlaps_next = op.overlaps_next;
+      } else if (!out.empty() && out.back().overlaps_next && out.back().group != OpGroup::none) {
+        // Beside a collective, which holds some of the SMs while it runs.
+        t.duration = Time::from_seconds(
+            costmodel::kernel_time_beside_collective_s(op.work, s_.cluster.gpu, out.back().duration.seconds()));
       } else {
         t.duration = Time::from_seconds(costmodel::kernel_time_s(op.work, s_.cluster.gpu));
       }

@@ -97,6 +97,46 @@ OpStep cp_comm(OpId op, costmodel::CollectiveOp collective, double bytes, bool o
   return s;
 }
 
+// The backward of a column-parallel GEMM (tokens x cols = tokens x h times h x cols) on
+// one TP rank, ending with its input gradient reduced over TP. Without sequence
+// parallelism: the data- and weight-gradient GEMMs, then the all-reduce. With it, Megatron
+// keeps only the rank's s/tp slice of the input, so the backward gathers the input again
+// for the weight gradient before the GEMMs, and reduce-scatters the input gradient after
+// them (LinearWithGradAccumulationAndAsyncCommunication). Megatron issues these collectives
+// (and the all-reduce without sequence parallelism) asynchronously beside the GEMMs, but on
+// A100 that hides nothing measurable: Korthikanti et al.'s Table 4 baseline backward, whose
+// two all-reduces run beside the weight-gradient GEMMs, measures 11.9 ms, what the GEMMs
+// and all-reduces take one after the other (docs/accuracy-analysis.md); so they are
+// modelled in series. With TP communication overlap (Transformer Engine's userbuffers) the
+// re-gather runs beside the data-gradient GEMM and the reduce-scatter beside the
+// weight-gradient GEMM, each GEMM on the SMs the collective leaves (kernel_time_beside_collective_s).
+void append_column_parallel_backward(std::vector<OpStep>& ops, OpId op, const ShapeContext& c, double tokens,
+                                     double cols, double h, double e) {
+  using costmodel::CollectiveOp;
+  const double act = tokens * h * e;
+  if (!(c.sequence_parallel && c.tp > 1)) {
+    ops.push_back(gemm(op, c.dtype, tokens, cols, h, e, 2));
+    if (c.tp > 1) ops.push_back(tp_collective(CollectiveOp::all_reduce, act));
+    return;
+  }
+  if (!c.tp_comm_overlap) {
+    ops.push_back(tp_collective(CollectiveOp::all_gather, act));
+    ops.push_back(gemm(op, c.dtype, tokens, cols, h, e, 2));
+    ops.push_back(tp_collective(CollectiveOp::reduce_scatter, act));
+    return;
+  }
+  OpStep regather = tp_collective(CollectiveOp::all_gather, act);
+  regather.overlaps_next = true;
+  OpStep dgrad = gemm(op, c.dtype, tokens, h, cols, e, 1);  // dX = dY W^T: tokens x h
+  dgrad.model_flops = 0;
+  OpStep scatter = tp_collective(CollectiveOp::reduce_scatter, act);
+  scatter.overlaps_next = true;
+  OpStep wgrad = gemm(op, c.dtype, h, cols, tokens, e, 1);  // dW = X^T dY: h x cols
+  wgrad.model_flops = 0;
+  wgrad.weight_grad = true;
+  ops.insert(ops.end(), {regather, dgrad, scatter, wgrad});
+}
+
 void append_attention_kernels(std::vector<OpStep>& ops, const Dims& d, const ShapeContext& c, bool forward);
 void append_moe(std::vector<OpStep>& ops, const TransformerConfig& m, const ShapeContext& c, const Dims& d,
                 bool forward);
@@ -123,8 +163,7 @@ void append_attention_in(std::vector<OpStep>& ops, const TransformerConfig& m, c
       if (sp) ops.push_back(tp_collective(CollectiveOp::all_gather, act));
       ops.push_back(gemm(OpId::qkv_proj, dt, d.tokens, d.q_per_rank + 2 * d.kv_per_rank, d.h, d.e, 1));
     } else {
-      ops.push_back(gemm(OpId::qkv_proj, dt, d.tokens, d.q_per_rank + 2 * d.kv_per_rank, d.h, d.e, 2));
-      if (c.tp > 1) ops.push_back(tp_collective(sp ? CollectiveOp::reduce_scatter : CollectiveOp::all_reduce, act));
+      append_column_parallel_backward(ops, OpId::qkv_proj, c, d.tokens, d.q_per_rank + 2 * d.kv_per_rank, d.h, d.e);
     }
     return;
   }
@@ -149,6 +188,9 @@ void append_attention_in(std::vector<OpStep>& ops, const TransformerConfig& m, c
     ops.insert(ops.end(), {q_up, kv_up});
     return;
   }
+  // The up projections are column-parallel: with sequence parallelism their backward
+  // gathers the latents again for the weight gradients (append_column_parallel_backward).
+  if (sp) ops.push_back(tp_collective(CollectiveOp::all_gather, latent_bytes));
   ops.insert(ops.end(), {kv_up, q_up});
   if (c.tp > 1) ops.push_back(tp_collective(sp ? CollectiveOp::reduce_scatter : CollectiveOp::all_reduce, latent_bytes));
   ops.insert(ops.end(), {norm, kv_down, q_down});
@@ -172,8 +214,7 @@ void append_dense_mlp(std::vector<OpStep>& ops, const TransformerConfig& m, cons
   if (sp) ops.push_back(tp_collective(CollectiveOp::all_gather, act));
   ops.push_back(gemm(OpId::mlp_down, dt, d.tokens, d.h, d.ffn_per_rank, d.e, 2));
   ops.push_back(memory(OpId::mlp_activation, dt, (m.swiglu ? 5 : 3) * d.tokens * d.ffn_per_rank * d.e));
-  ops.push_back(gemm(OpId::mlp_up, dt, d.tokens, d.up_cols, d.h, d.e, 2));
-  if (c.tp > 1) ops.push_back(tp_collective(sp ? CollectiveOp::reduce_scatter : CollectiveOp::all_reduce, act));
+  append_column_parallel_backward(ops, OpId::mlp_up, c, d.tokens, d.up_cols, d.h, d.e);
 }
 
 // The attention core. With context parallelism (flash attention only) each rank's s/cp
@@ -330,8 +371,7 @@ void append_moe(std::vector<OpStep>& ops, const TransformerConfig& m, const Shap
     if (sp) ops.push_back(tp_collective(CollectiveOp::all_gather, act));
     ops.push_back(gemm(OpId::mlp_down, dt, d.tokens, d.h, shared_f, d.e, 2));
     ops.push_back(memory(OpId::mlp_activation, dt, (m.swiglu ? 5 : 3) * d.tokens * shared_f * d.e));
-    ops.push_back(gemm(OpId::mlp_up, dt, d.tokens, shared_up, d.h, d.e, 2));
-    if (c.tp > 1) ops.push_back(tp_collective(sp ? CollectiveOp::reduce_scatter : CollectiveOp::all_reduce, act));
+    append_column_parallel_backward(ops, OpId::mlp_up, c, d.tokens, shared_up, d.h, d.e);
   }
   ops.push_back(permute);
   if (exchange) ops.push_back(ep_all_to_all(OpId::moe_combine, moved));
@@ -353,7 +393,7 @@ void overlap_tp_collectives(std::vector<OpStep>& ops, const ShapeContext& c) {
     return !op.is_tp_collective && !op.is_cp_comm && !op.is_ep_comm && op.work.op_class == OpClass::gemm;
   };
   for (std::size_t i = 0; i < ops.size(); ++i) {
-    if (!ops[i].is_tp_collective) continue;
+    if (!ops[i].is_tp_collective || ops[i].overlaps_next) continue;  // already beside its GEMM
     if (ops[i].collective == costmodel::CollectiveOp::all_gather && i + 1 < ops.size() && is_gemm(ops[i + 1])) {
       ops[i].overlaps_next = true;
     } else if (ops[i].collective == costmodel::CollectiveOp::reduce_scatter && i > 0 && is_gemm(ops[i - 1])) {
@@ -417,8 +457,8 @@ std::vector<OpStep> layer_backward_ops(const TransformerConfig& m, LayerKind kin
   using costmodel::CollectiveOp;
   // Megatron's f/g conjugates: the backward all-reduces sit after the column-parallel
   // GEMMs' input gradients (MLP up, QKV); with sequence parallelism the backward of a
-  // reduce-scatter is an all-gather and vice versa. (Megatron also re-gathers the norm
-  // output for the weight gradients, overlapped with the data-gradient GEMM: not modelled.)
+  // reduce-scatter is an all-gather and vice versa; the column-parallel GEMMs also gather
+  // their input again for the weight gradients (append_column_parallel_backward).
   std::vector<OpStep> ops;
   ops.push_back(memory(OpId::mlp_residual, dt, 2 * local));
   if (kind == LayerKind::moe) {
@@ -463,7 +503,11 @@ std::vector<OpStep> embedding_backward_ops(const TransformerConfig& m, const Sha
     const bool sp = c.sequence_parallel && c.tp > 1;
     ops.push_back(memory(OpId::embedding_norm, c.dtype, 3 * (sp ? act / static_cast<double>(c.tp) : act)));
   }
-  ops.push_back(memory(OpId::embedding, c.dtype, 2 * d.tokens * d.h * d.e));
+  // The lookup's backward builds a dense gradient of the rank's vocabulary rows (zeroed,
+  // then the tokens' gradients added), which Megatron's gradient hook adds into the fp32
+  // main gradient (read e and 4, write 4).
+  const double table = vocab_per_rank(m, c.tp) * d.h;
+  ops.push_back(memory(OpId::embedding, c.dtype, 2 * d.tokens * d.h * d.e + table * (2 * d.e + 8)));
   return ops;
 }
 
@@ -486,8 +530,11 @@ std::vector<OpStep> head_forward_ops(const TransformerConfig& m, const ShapeCont
   OpStep head = gemm(OpId::lm_head, c.dtype, d.tokens, v, d.h, d.e, 1);
   head.model_flops = 2 * d.tokens * static_cast<double>(m.vocab_size) * d.h / static_cast<double>(c.tp);
   ops.push_back(head);
-  // Vocabulary-parallel cross entropy: read the logits, write and re-read fp32 softmax.
-  ops.push_back(memory(OpId::cross_entropy, c.dtype, d.tokens * v * (d.e + 8)));
+  // Megatron's vocabulary-parallel cross entropy (tensor_parallel/cross_entropy.py), one
+  // PyTorch kernel per pass over the logits: cast to fp32 (read e, write 4), max (read 4),
+  // subtract the max in place (8), exp in place (8), sum (4), divide by the sum in place
+  // (8), kept as the softmax for the backward.
+  ops.push_back(memory(OpId::cross_entropy, c.dtype, d.tokens * v * (d.e + 36)));
   if (c.tp > 1) {
     // Max, predicted-logit and sum-exp all-reduces of one fp32 per token each.
     for (int i = 0; i < 3; ++i) ops.push_back(tp_all_reduce(d.tokens * 4));
@@ -500,7 +547,9 @@ std::vector<OpStep> head_backward_ops(const TransformerConfig& m, const ShapeCon
   const double act = d.tokens * d.h * d.e;
   const double v = vocab_per_rank(m, c.tp);
   std::vector<OpStep> ops;
-  ops.push_back(memory(OpId::cross_entropy, c.dtype, d.tokens * v * (d.e + 4)));
+  // The softmax times the loss gradient in place (8), then cast back for the LM head's
+  // backward GEMM (read 4, write e).
+  ops.push_back(memory(OpId::cross_entropy, c.dtype, d.tokens * v * (d.e + 12)));
   ops.push_back(gemm(OpId::lm_head, c.dtype, d.tokens, v, d.h, d.e, 2));
   const bool sp = c.sequence_parallel && c.tp > 1;
   if (m.output_head == OutputHead::mlm) {
@@ -522,6 +571,10 @@ std::vector<OpStep> head_backward_ops(const TransformerConfig& m, const ShapeCon
 SplitBackward split_weight_gradients(const std::vector<OpStep>& backward) {
   SplitBackward out;
   for (const OpStep& op : backward) {
+    if (op.weight_grad) {  // already a weight-gradient GEMM of its own
+      out.weight_grad.push_back(op);
+      continue;
+    }
     const bool weight_gemm = !op.is_tp_collective && !op.is_cp_comm && !op.is_ep_comm &&
                              op.work.op_class == OpClass::gemm && op.work.launches == 2;
     if (!weight_gemm) {

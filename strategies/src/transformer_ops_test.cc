@@ -97,5 +97,80 @@ TEST(TransformerOps, OptimizerBytesPerParameter) {
   EXPECT_DOUBLE_EQ(optimizer_bytes_per_parameter(costmodel::Dtype::fp32), 36);
 }
 
+int count_tp(const std::vector<OpStep>& ops, costmodel::CollectiveOp op) {
+  int n = 0;
+  for (const auto& s : ops) n += s.is_tp_collective && s.collective == op ? 1 : 0;
+  return n;
+}
+
+TEST(TransformerOps, SequenceParallelBackwardGathersColumnParallelInputsAgain) {
+  using costmodel::CollectiveOp;
+  const TransformerConfig m = *find_model_preset("gpt3-175b");
+  ShapeContext c{1, 2048, 8, costmodel::Dtype::bf16, AttentionKernel::flash, true};
+  // Forward: an all-gather before QKV and MLP up, a reduce-scatter after out_proj and MLP
+  // down. Backward: those mirrored, plus the re-gathers of QKV's and MLP up's inputs.
+  const auto fwd = layer_forward_ops(m, LayerKind::dense, c);
+  EXPECT_EQ(count_tp(fwd, CollectiveOp::all_gather), 2);
+  EXPECT_EQ(count_tp(fwd, CollectiveOp::reduce_scatter), 2);
+  const auto bwd = layer_backward_ops(m, LayerKind::dense, c);
+  EXPECT_EQ(count_tp(bwd, CollectiveOp::all_gather), 4);
+  EXPECT_EQ(count_tp(bwd, CollectiveOp::reduce_scatter), 2);
+  for (const auto& op : bwd) EXPECT_FALSE(op.overlaps_next);  // plain Megatron: in series
+  EXPECT_DOUBLE_EQ(gemm_flops(bwd), 2 * gemm_flops(fwd));
+
+  // With TP comm overlap the re-gather runs beside the data-gradient GEMM and the
+  // reduce-scatter beside the weight-gradient GEMM, which zb-h1 defers to its W pass.
+  c.tp_comm_overlap = true;
+  const auto over = layer_backward_ops(m, LayerKind::dense, c);
+  EXPECT_DOUBLE_EQ(gemm_flops(over), 2 * gemm_flops(fwd));
+  std::size_t i = 0;
+  while (i < over.size() && over[i].op != OpId::mlp_up) ++i;
+  ASSERT_GE(i, 1u);
+  ASSERT_LT(i + 2, over.size());
+  EXPECT_TRUE(over[i - 1].is_tp_collective && over[i - 1].collective == CollectiveOp::all_gather);
+  EXPECT_TRUE(over[i - 1].overlaps_next);
+  EXPECT_FALSE(over[i].weight_grad);
+  EXPECT_TRUE(over[i + 1].is_tp_collective && over[i + 1].collective == CollectiveOp::reduce_scatter);
+  EXPECT_TRUE(over[i + 1].overlaps_next);
+  EXPECT_EQ(over[i + 2].op, OpId::mlp_up);
+  EXPECT_TRUE(over[i + 2].weight_grad);
+  const double t = 2048, h = 12288, cols = 4 * 12288 / 8.0;
+  EXPECT_DOUBLE_EQ(over[i].work.flops, 2 * t * cols * h);
+  EXPECT_EQ(over[i].work.shape.m, t);  // data gradient: tokens x h
+  EXPECT_EQ(over[i].work.shape.n, h);
+  EXPECT_EQ(over[i + 2].work.shape.m, h);  // weight gradient: h x cols
+  EXPECT_EQ(over[i + 2].work.shape.n, cols);
+  const SplitBackward split = split_weight_gradients(over);
+  EXPECT_DOUBLE_EQ(gemm_flops(split.weight_grad), gemm_flops(fwd));
+  EXPECT_DOUBLE_EQ(gemm_flops(split.input_grad), gemm_flops(fwd));
+}
+
+TEST(TransformerOps, SequenceParallelBackwardRegathersEveryColumnParallelInput) {
+  using costmodel::CollectiveOp;
+  // Per layer the backward gathers each column-parallel GEMM's input once more than the
+  // forward does: QKV (MLA: the latents) and the MLP up (MoE: the shared expert's).
+  const ShapeContext c{1, 4096, 8, costmodel::Dtype::bf16, AttentionKernel::flash, true};
+  for (const char* name : {"gpt3-175b", "deepseek-v3"}) {
+    const TransformerConfig m = *find_model_preset(name);
+    for (const LayerKind kind : {LayerKind::dense, LayerKind::moe}) {
+      if (kind == LayerKind::moe && !m.is_moe()) continue;
+      EXPECT_EQ(count_tp(layer_backward_ops(m, kind, c), CollectiveOp::all_gather),
+                count_tp(layer_forward_ops(m, kind, c), CollectiveOp::all_gather) + 2)
+          << name << " " << static_cast<int>(kind);
+    }
+  }
+}
+
+TEST(TransformerOps, CrossEntropyPassesOverFp32Logits) {
+  const TransformerConfig m = *find_model_preset("gpt3-175b");  // vocabulary 51200
+  const ShapeContext c{2, 2048, 8, costmodel::Dtype::bf16, AttentionKernel::flash};
+  const double logits = 2 * 2048 * 51200 / 8.0;
+  double fwd = 0, bwd = 0;
+  for (const auto& op : head_forward_ops(m, c)) fwd += op.op == OpId::cross_entropy ? op.work.bytes : 0;
+  for (const auto& op : head_backward_ops(m, c)) bwd += op.op == OpId::cross_entropy ? op.work.bytes : 0;
+  EXPECT_DOUBLE_EQ(fwd, logits * (2 + 36));
+  EXPECT_DOUBLE_EQ(bwd, logits * (2 + 12));
+}
+
 }  // namespace
 }  // namespace ptsim::strategies

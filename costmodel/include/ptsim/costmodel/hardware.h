@@ -35,6 +35,10 @@ struct NcclTuning {
   bool nvls = false;
   double nvls_latency_s = 0;            // whole all-reduce
   double nvls_bandwidth_fraction = 0;   // algorithm bandwidth / per-direction NVLink
+  // SMs a running collective holds: one CTA per NCCL channel, and NCCL's CTAs do not share
+  // an SM with compute kernels. A kernel that runs beside a collective gets the rest
+  // (docs/cost-model.md, "Compute beside a collective"). 0 = not modelled.
+  std::int64_t collective_sms = 0;
 };
 
 struct GpuSpec {

@@ -37,6 +37,13 @@ struct KernelWork {
 // With gpu.profile set, the measured profile is consulted first (profiled_kernel_time_s).
 double kernel_time_s(const KernelWork& work, const GpuSpec& gpu);
 
+// The kernel's time while a collective of `comm_s` seconds runs beside it: during the
+// overlap the kernel has the SMs the collective leaves (num_sms - nccl.collective_sms: peak
+// FLOP/s scaled by the SM share, GEMM waves re-quantized on the fewer SMs; HBM bandwidth
+// unchanged), after it the whole GPU. Equal to kernel_time_s without an SM count, without
+// collective_sms, or for comm_s = 0.
+double kernel_time_beside_collective_s(const KernelWork& work, const GpuSpec& gpu, double comm_s);
+
 // Fraction of the GPU's tile slots a GEMM's output tiles fill (1 when the GPU has no SM
 // count or the shape is unknown): m*n*batch / (waves * SMs * tile_m * tile_n).
 double gemm_wave_efficiency(const GemmShape& shape, const GpuSpec& gpu);

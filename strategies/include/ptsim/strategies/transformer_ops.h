@@ -27,6 +27,8 @@ struct OpStep {
   // collectives): the op after that kernel waits for both.
   bool overlaps_next = false;
   bool is_ep_comm = false;  // MoE token dispatch/combine all-to-all on the EP group
+  // A weight-gradient GEMM on its own (zb-h1 defers it to the W pass).
+  bool weight_grad = false;
   costmodel::KernelWork work;           // kernels
   costmodel::CollectiveOp collective = costmodel::CollectiveOp::all_reduce;
   double collective_bytes = 0;          // TP collective payload (nccl-tests' full buffer)
