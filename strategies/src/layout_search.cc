@@ -155,7 +155,8 @@ class Enumerator {
     if (open <= 6) p.virtual_stages = 1;
     if (open <= 7) p.recompute = Recompute::none;
     if (open <= 8) p.sequence_parallel = base_.layout.tp_comm_overlap;
-    if (open <= 9) p.zero_stage = 0;
+    // Without reshard_after_forward only ZeRO 3 is valid.
+    if (open <= 9) p.zero_stage = base_.layout.reshard_after_forward ? 0 : 3;
     return p;
   }
 
@@ -306,36 +307,33 @@ SearchResult search_layouts(const Scenario& base, const SearchSpace& space, cons
   }
   counts.does_not_fit = counts.valid - static_cast<std::int64_t>(fitting.size());
 
-  // The per-stage costs do not depend on the schedule or the interleaving (virtual stages
-  // only change which stage the last send goes to, which the bound does not use): plan
-  // each group of layouts that differ only there once.
-  auto plan_key = [](const Candidate& c) {
-    Layout k = c.layout;
-    k.schedule = Schedule::one_f_one_b;
-    k.virtual_stages = 1;
-    return std::array<std::int64_t, 9>{c.num_gpus, k.tp, k.cp, k.pp, k.ep, k.micro_batch_size,
-                                       static_cast<std::int64_t>(k.recompute), k.sequence_parallel ? 1 : 0, k.zero_stage};
-  };
+  // Layouts with the same bound_plan_layout share their stage plans: plan each group once.
+  using PlanKey = std::array<std::int64_t, 11>;
+  std::vector<PlanKey> plan_keys(fitting.size());
+  for (std::size_t i = 0; i < fitting.size(); ++i) {
+    const Layout k = bound_plan_layout(base.model, fitting[i].layout);
+    plan_keys[i] = {fitting[i].num_gpus, k.tp, k.cp, k.pp, k.ep, k.micro_batch_size,
+                    static_cast<std::int64_t>(k.recompute), k.sequence_parallel ? 1 : 0, k.zero_stage,
+                    static_cast<std::int64_t>(k.schedule), k.virtual_stages};
+  }
   std::vector<std::size_t> by_key(fitting.size());
   std::iota(by_key.begin(), by_key.end(), std::size_t{0});
-  std::stable_sort(by_key.begin(), by_key.end(),
-                   [&](std::size_t a, std::size_t b) { return plan_key(fitting[a]) < plan_key(fitting[b]); });
+  std::stable_sort(by_key.begin(), by_key.end(), [&](std::size_t a, std::size_t b) { return plan_keys[a] < plan_keys[b]; });
   std::vector<std::pair<std::size_t, std::size_t>> groups;  // [begin, end) in by_key
   for (std::size_t i = 0; i < by_key.size();) {
     std::size_t j = i + 1;
-    while (j < by_key.size() && plan_key(fitting[by_key[j]]) == plan_key(fitting[by_key[i]])) ++j;
+    while (j < by_key.size() && plan_keys[by_key[j]] == plan_keys[by_key[i]]) ++j;
     groups.emplace_back(i, j);
     i = j;
   }
+  StagePlanCache plan_cache;
   std::vector<double> bound(fitting.size(), 0);
   parallel_for(
       groups.size(), options.threads,
       [&](std::size_t gi) {
         const auto [b, e] = groups[gi];
-        Layout planned = fitting[by_key[b]].layout;
-        planned.schedule = Schedule::one_f_one_b;
-        planned.virtual_stages = 1;
-        const std::vector<StagePlan> plans = plan_stages(with_layout(base, fitting[by_key[b]].num_gpus, planned));
+        const Layout planned = bound_plan_layout(base.model, fitting[by_key[b]].layout);
+        const std::vector<StagePlan> plans = plan_stages(with_layout(base, fitting[by_key[b]].num_gpus, planned), &plan_cache);
         for (std::size_t k = b; k < e; ++k) {
           const Candidate& c = fitting[by_key[k]];
           const Scenario s = with_layout(base, c.num_gpus, c.layout);

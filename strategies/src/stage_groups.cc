@@ -88,15 +88,17 @@ StageGroups build_stage_groups(const Scenario& s, const RankGrid& grid, int st, 
   const auto ep = static_cast<std::uint32_t>(s.layout.ep);
   const std::uint32_t dpcp = dp * cp;
   std::vector<std::uint32_t> lanes;
+  // Without all lanes only the groups holding lane 0 are kept: the first of each loop.
+  const auto upto = [all_lanes](std::uint32_t n) { return all_lanes ? n : std::min(n, 1u); };
   // TP groups: consecutive lanes. Representative's group first, so its class is 0.
-  for (std::uint32_t j = 0; j < dpcp; ++j) {
+  for (std::uint32_t j = 0; j < upto(dpcp); ++j) {
     lanes.clear();
     for (std::uint32_t t = 0; t < tp; ++t) lanes.push_back(t + tp * j);
     b.add(lanes, false, g.tp);
   }
   if (cp > 1) {
-    for (std::uint32_t d = 0; d < dp; ++d) {
-      for (std::uint32_t t = 0; t < tp; ++t) {
+    for (std::uint32_t d = 0; d < upto(dp); ++d) {
+      for (std::uint32_t t = 0; t < upto(tp); ++t) {
         lanes.clear();
         for (std::uint32_t c = 0; c < cp; ++c) lanes.push_back(t + tp * (c + cp * d));
         b.add(lanes, false, g.cp);
@@ -106,8 +108,8 @@ StageGroups build_stage_groups(const Scenario& s, const RankGrid& grid, int st, 
   }
   if (ep > 1) {
     // Megatron's tp-cp-ep-dp order: an EP group is ep consecutive (cp, dp) indices.
-    for (std::uint32_t k = 0; k < dpcp / ep; ++k) {
-      for (std::uint32_t t = 0; t < tp; ++t) {
+    for (std::uint32_t k = 0; k < upto(dpcp / ep); ++k) {
+      for (std::uint32_t t = 0; t < upto(tp); ++t) {
         lanes.clear();
         for (std::uint32_t e = 0; e < ep; ++e) lanes.push_back(t + tp * (k * ep + e));
         b.add(lanes, false, g.ep);
@@ -115,7 +117,7 @@ StageGroups build_stage_groups(const Scenario& s, const RankGrid& grid, int st, 
     }
   }
   if (dpcp > 1) {
-    for (std::uint32_t t = 0; t < tp; ++t) {
+    for (std::uint32_t t = 0; t < upto(tp); ++t) {
       lanes.clear();
       for (std::uint32_t j = 0; j < dpcp; ++j) lanes.push_back(t + tp * j);
       b.add(lanes, false, g.dp);

@@ -15,6 +15,8 @@ sim::Time step_time_lower_bound(const Scenario& s, const std::vector<StagePlan>&
   // boundaries is at least the gather apart; in backward the previous layer's gradient
   // reduce-scatter sits before the gather on that stream, after the layer's backward.
   const bool zero3 = s.layout.zero_stage >= 3 && s.layout.dp * s.layout.cp > 1;
+  // Without reshard_after_forward the backward keeps the forward's gathered parameters.
+  const bool regather = zero3 && s.layout.reshard_after_forward;
   auto layers_forward = [&](const StagePlan& st, std::int64_t n) {
     Time t = st.layer_forward_bound * n;
     if (zero3 && n > 1) t += std::max(Time::zero(), st.dp_layer_gather - st.layer_forward_bound) * (n - 1);
@@ -22,7 +24,8 @@ sim::Time step_time_lower_bound(const Scenario& s, const std::vector<StagePlan>&
   };
   auto layers_backward = [&](const StagePlan& st, std::int64_t n) {
     Time t = st.layer_backward_bound * n;
-    if (zero3 && n > 1) t += (st.dp_layer_reduce + st.dp_layer_gather) * (n - 1);
+    // (Without that gather nothing makes the backward wait for the reductions.)
+    if (regather && n > 1) t += (st.dp_layer_reduce + st.dp_layer_gather) * (n - 1);
     return t;
   };
   // Chunk 0 of stage j is virtual stage j: its layers, the embedding on stage 0 and, when
@@ -47,24 +50,54 @@ sim::Time step_time_lower_bound(const Scenario& s, const std::vector<StagePlan>&
     const StagePlan& plan = stages[static_cast<std::size_t>(st)];
     // Every stage's first block is micro-batch 0's forward of chunk 0, its last block the
     // last micro-batch's backward of chunk 0 (pipeline_schedule.h; step_bound_test checks).
-    Time below;  // that backward through stages s-1..0 and the sends between them
-    for (std::int64_t j = 0; j < st; ++j) {
-      below += chunk0_backward(stages[static_cast<std::size_t>(j)]) + stages[static_cast<std::size_t>(j + 1)].send_backward;
-    }
-    const Time own_tail = plan.dp_all_reduce + plan.optimizer;
+    // After s's last block that backward runs on through stages s-1..0 (with the sends
+    // between them); stage j's last block is that backward, and j's tail (gradient
+    // reduction, optimizer) follows it. The longest of those chains, or s's own tail.
+    Time after = plan.dp_all_reduce + plan.optimizer;
     // Under zb-h1 a stage's last block is a W pass, not the backward the chain below
     // continues from: only the stage's own tail follows its work.
-    if (s.layout.schedule == Schedule::zb_h1) below = Time::zero();
-    const Time bound = head + (forward(plan) + backward(plan)) * m + std::max(below, own_tail);
+    if (s.layout.schedule != Schedule::zb_h1) {
+      Time below;  // from the end of s's last block to the end of stage j's
+      for (std::int64_t j = st - 1; j >= 0; --j) {
+        const StagePlan& sj = stages[static_cast<std::size_t>(j)];
+        below += stages[static_cast<std::size_t>(j + 1)].send_backward + chunk0_backward(sj);
+        after = std::max(after, below + sj.dp_all_reduce + sj.optimizer);
+      }
+    }
+    const Time bound = head + (forward(plan) + backward(plan)) * m + after;
     best = std::max(best, bound);
     // The stage's dp-comm stream runs its collectives one at a time: ZeRO 3 gathers every
-    // layer before its forward and again before its backward and reduces its gradients
-    // after each backward; overlap_grad_reduce reduces each layer once; then the tail.
-    const std::int64_t layer_reductions = zero3 ? m * plan.num_layers
-                                          : (s.layout.overlap_grad_reduce && s.layout.dp * s.layout.cp > 1 ? plan.num_layers : 0);
-    const Time dp_stream = plan.dp_layer_gather * (zero3 ? 2 * m * plan.num_layers : 0) +
-                           plan.dp_layer_reduce * layer_reductions + plan.dp_all_reduce;
+    // layer before its forward (and again before its backward when it resharded after
+    // the forward) and reduces its gradients after each backward; overlap_grad_reduce
+    // reduces the layers of chunk 0 once, in the last backward; then the tail.
+    const std::int64_t gathers = zero3 ? (regather ? 2 : 1) * m : 0;
+    std::int64_t reduced_layers = 0;  // per-layer reductions, in layers
+    if (zero3) {
+      reduced_layers = m * plan.num_layers;
+    } else if (s.layout.overlap_grad_reduce && s.layout.dp * s.layout.cp > 1) {
+      reduced_layers = s.chunk_layers(st, 0).count;
+    }
+    const Time dp_stream = plan.dp_layer_gather * (gathers * plan.num_layers) + plan.dp_layer_reduce * reduced_layers +
+                           plan.dp_all_reduce;
     best = std::max(best, dp_stream);
+    // Every port of the stage's representative carries at most its capacity: the bytes it
+    // sends over the step, at that capacity, bound the step.
+    StagePlan::PortLoad sent;
+    sent.add(plan.microbatch_load, static_cast<double>(m));
+    sent.add(plan.layers_gather_load, static_cast<double>(gathers));
+    if (zero3) {
+      sent.add(plan.layers_reduce_load, static_cast<double>(m));
+    } else if (v == 1 && s.layout.overlap_grad_reduce) {
+      sent.add(plan.layers_reduce_load);  // interleaved: only chunk 0's layers, not counted
+    }
+    sent.add(plan.tail_load);
+    // Every chunk-forward sends on but the last virtual stage's; every chunk-backward but
+    // the first's.
+    sent.add(plan.send_forward_load, static_cast<double>(m * v - (st == p - 1 ? m : 0)));
+    sent.add(plan.send_backward_load, static_cast<double>(m * v - (st == 0 ? m : 0)));
+    const double port_s = std::max({sent.nvlink_s, sent.network_s, sent.spine_s});
+    // Less one part per million: the simulator's rates and byte counts are doubles.
+    best = std::max(best, sim::Time::ns(static_cast<std::int64_t>(port_s * 1e9 * (1 - 1e-6))));
     head += chunk0_forward(plan) + plan.send_forward;
   }
   if (s.layout.schedule == Schedule::sequential) {
@@ -75,6 +108,19 @@ sim::Time step_time_lower_bound(const Scenario& s, const std::vector<StagePlan>&
     best = std::max(best, round_trip * m + stages.front().dp_all_reduce + stages.front().optimizer);
   }
   return best;
+}
+
+Layout bound_plan_layout(const TransformerConfig& model, const Layout& layout) {
+  Layout k = layout;
+  if (k.schedule != Schedule::zb_h1) k.schedule = Schedule::one_f_one_b;
+  if (k.zero_stage == 2) k.zero_stage = 1;
+  // A stage's layers of each kind are counted from its first chunk's first layer, which
+  // moves with v: only a model of one layer kind may stand v > 1 for all.
+  const LayerKindCounts kinds = count_layer_kinds(model, 0, model.num_layers);
+  if (kinds.dense == model.num_layers || kinds.moe == model.num_layers) {
+    k.virtual_stages = std::min<std::int64_t>(k.virtual_stages, 2);
+  }
+  return k;
 }
 
 sim::Time step_time_lower_bound(const Scenario& scenario) {

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+
 #include "ptsim/strategies/layout_search.h"
 #include "ptsim/strategies/pipeline_schedule.h"
 #include "ptsim/strategies/step_metrics.h"
@@ -43,13 +45,21 @@ int check_all(const Scenario& base, const SearchSpace& space) {
   const SearchResult r = search_layouts(base, space, all);
   EXPECT_EQ(r.counts.pruned_by_bound, 0);
   int checked = 0;
+  StagePlanCache cache;  // as the search plans: shared, and per bound_plan_layout class
   for (const SearchRow& row : r.rows) {
     const Scenario s = with_layout(base, row.num_gpus, row.layout);
     const sim::Time bound = step_time_lower_bound(s);
+    const sim::Time searched = step_time_lower_bound(
+        s, plan_stages(with_layout(base, row.num_gpus, bound_plan_layout(base.model, row.layout)), &cache));
     const sim::Time simulated = simulate_step(s).result.step_time;
-    EXPECT_LE(bound.count_ns(), simulated.count_ns()) << "layout index " << row.index << " tp " << row.layout.tp << " pp "
-                                          << row.layout.pp << " dp " << row.layout.dp << " schedule "
-                                          << to_string(row.layout.schedule) << " v " << row.layout.virtual_stages;
+    const auto& l = row.layout;
+    const std::string what = "layout index " + std::to_string(row.index) + ": tp " + std::to_string(l.tp) + " cp " +
+                             std::to_string(l.cp) + " pp " + std::to_string(l.pp) + " dp " + std::to_string(l.dp) +
+                             " schedule " + std::string(to_string(l.schedule)) + " v " + std::to_string(l.virtual_stages) +
+                             " zero " + std::to_string(l.zero_stage) + " recompute " + std::string(to_string(l.recompute));
+    EXPECT_LE(bound.count_ns(), simulated.count_ns()) << what;
+    // The search's plans (one per class of layouts) give the same bound as the layout's own.
+    EXPECT_EQ(searched.count_ns(), bound.count_ns()) << what;
     ++checked;
   }
   return checked;
@@ -96,6 +106,31 @@ TEST(StepBound, NeverAboveTheSimulatedStepTimeContextAndExpertParallel) {
   moe_space.recompute = Recompute::full;
   moe_space.sequence_parallel = true;
   EXPECT_GT(check_all(moe, moe_space), 5);
+}
+
+TEST(StepBound, NeverAboveTheSimulatedStepTimeZero3WithoutResharding) {
+  Scenario base = testing::make_scenario("megatron-1.7b", "dgx-a100", 2048, 16, 1, 1, 16);
+  base.model.num_layers = 4;
+  base.layout.reshard_after_forward = false;  // the backward reuses the forward's gather
+  SearchSpace space;
+  space.micro_batch_size = 1;
+  space.zero_stage = 3;
+  EXPECT_GT(check_all(base, space), 20);
+}
+
+// Two nodes in two pods: context-parallel rings, interleaved pipelines' wrap-around sends,
+// data-parallel reductions and ZeRO 3 gathers over the network and across the spine,
+// where the bound's chains of exchanges and port loads matter.
+TEST(StepBound, NeverAboveTheSimulatedStepTimeAcrossNodesAndPods) {
+  Scenario base = testing::make_scenario("llama3-8b", "dgx-h100", 8192, 8, 1, 1, 16);
+  base.model.num_layers = 4;
+  base.cluster.pod_gpus = 8;
+  base.cluster.oversubscription = 4;
+  SearchSpace space;
+  space.micro_batch_size = 1;
+  space.recompute = Recompute::full;
+  space.sequence_parallel = true;
+  EXPECT_GT(check_all(base, space), 30);
 }
 
 }  // namespace

@@ -4,6 +4,8 @@
 #include <array>
 #include <cassert>
 #include <cmath>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -16,6 +18,22 @@
 #include "stage_groups.h"
 
 namespace ptsim::strategies {
+
+// One layer kind's costs in a stage's plan (make_stage), remembered by StagePlanCache.
+struct LayerSummary {
+  sim::Time fwd, bwd;              // kernels and collectives (StagePlan::forward's share)
+  sim::Time lower_fwd, lower_bwd;  // the bound's chains
+  StagePlan::PortLoad load;        // sent per micro-batch, forward and backward
+};
+using LayerKey = std::array<std::int64_t, 30>;
+
+struct StagePlanCache::Impl {
+  std::mutex mutex;
+  std::map<LayerKey, LayerSummary> layers;
+};
+StagePlanCache::StagePlanCache() : impl_(std::make_unique<Impl>()) {}
+StagePlanCache::~StagePlanCache() = default;
+
 namespace {
 
 using costmodel::CollectiveOp;
@@ -92,9 +110,10 @@ struct StageRuntime {
 
 class StepLowering {
  public:
-  StepLowering(const Scenario& s, bool full)
+  StepLowering(const Scenario& s, bool full, StagePlanCache* cache = nullptr)
       : s_(s),
         full_(full),
+        cache_(cache),
         shape_(shape_context(s)),
         grid_(s.layout.tp, s.layout.dp, s.layout.pp, s.layout.rank_order, s.layout.cp),
         lanes_(full ? static_cast<std::size_t>(detail::lanes_per_stage(s)) : 1) {
@@ -124,17 +143,118 @@ class StepLowering {
     return std::move(out_);
   }
 
+  // The stages' plans. A stage's plan depends on its stage only through whether it is the
+  // first or last, how many layers of each kind it holds, and the shapes of its groups and
+  // sends: stages alike in those share one plan (with their own stage, rank and layers).
   std::vector<StagePlan> plan_only() {
     const int p = static_cast<int>(s_.layout.pp);
     std::vector<StagePlan> plans;
+    std::vector<std::pair<StageKey, std::size_t>> planned;  // key, index in plans
     for (int st = 0; st < p; ++st) {
-      make_stage(st);
+      detail::StageGroups groups = detail::build_stage_groups(s_, grid_, st, full_);
+      StageKey key = stage_key(st, groups);
+      const auto same = std::find_if(planned.begin(), planned.end(), [&](const auto& k) { return k.first == key; });
+      if (same != planned.end()) {
+        StagePlan plan = plans[same->second];
+        const StageLayers layers = s_.stage_layers(st);
+        plan.stage = st;
+        plan.rank = detail::lane_rank(s_, grid_, st, 0);
+        plan.first_layer = layers.first;
+        plans.push_back(plan);
+        continue;
+      }
+      make_stage(st, &groups, true);
+      planned.emplace_back(std::move(key), plans.size());
       plans.push_back(stages_.back().plan);
     }
     return plans;
   }
 
  private:
+  // What a stage's plan depends on besides the scenario (see plan_only).
+  struct StageKey {
+    bool first = false, last = false;
+    std::int64_t layers = 0;
+    LayerKindCounts kinds;
+    std::vector<costmodel::GroupShape> shapes;  // tp, cp, cp ring, ep, dp, sends; a zero-rank marker between sets
+    bool operator==(const StageKey& o) const {
+      if (first != o.first || last != o.last || layers != o.layers || shapes.size() != o.shapes.size()) return false;
+      for (const LayerKind k : {LayerKind::dense, LayerKind::moe}) {
+        if (kinds.of(k) != o.kinds.of(k)) return false;
+      }
+      for (std::size_t i = 0; i < shapes.size(); ++i) {
+        if (!detail::same_shape(shapes[i], o.shapes[i])) return false;
+      }
+      return true;
+    }
+  };
+  StageKey stage_key(int st, const detail::StageGroups& g) const {
+    StageKey k;
+    k.first = is_first(st);
+    k.last = is_last(st);
+    const StageLayers layers = s_.stage_layers(st);
+    k.layers = layers.count;
+    k.kinds = count_layer_kinds(s_.model, layers.first, layers.count);
+    for (const GroupSet* set : {&g.tp, &g.cp, &g.cp_ring, &g.ep, &g.dp, &g.send[0], &g.send[1]}) {
+      k.shapes.insert(k.shapes.end(), set->shapes.begin(), set->shapes.end());
+      k.shapes.push_back(costmodel::GroupShape{0, 0, 0, false});
+    }
+    return k;
+  }
+
+  // Times layer kind `kind`'s ops for this stage (into rt.ops) and sums them up.
+  LayerSummary layer_summary(LayerKind kind, StageRuntime& rt) const {
+    const auto& m = s_.model;
+    LayerOps& lo = rt.ops.layer[static_cast<std::size_t>(kind)];
+    lo.fwd = timed(layer_forward_ops(m, kind, shape_), rt);
+    if (s_.layout.schedule == Schedule::zb_h1) {
+      const SplitBackward split = split_weight_gradients(layer_backward_ops(m, kind, shape_));
+      lo.bwd = timed(split.input_grad, rt);
+      lo.weight_grad = timed(split.weight_grad, rt);
+    } else {
+      lo.bwd = timed(layer_backward_ops(m, kind, shape_), rt);
+    }
+    if (s_.layout.recompute == Recompute::full) lo.recompute = lo.fwd;
+    if (s_.layout.recompute == Recompute::selective) {
+      lo.recompute = timed(attention_core_forward_ops(m, shape_), rt);
+    }
+    LayerSummary out;
+    out.load = load(lo.fwd);
+    out.load.add(load(lo.bwd)).add(load(lo.weight_grad)).add(load(lo.recompute));
+    out.fwd = sum(lo.fwd);
+    out.bwd = sum(lo.bwd) + sum(lo.weight_grad) + sum(lo.recompute);
+    out.lower_fwd = lower_sum(lo.fwd);
+    out.lower_bwd = lower_sum(lo.bwd) + lower_sum(lo.weight_grad) + lower_sum(lo.recompute);
+    return out;
+  }
+
+  // Looks kind's summary up in the cache; fills `key` either way.
+  bool find_layer(LayerKind kind, const detail::StageGroups& g, LayerKey& key, LayerSummary& out) const {
+    const auto& l = s_.layout;
+    std::size_t i = 0;
+    for (const std::int64_t x :
+         {static_cast<std::int64_t>(kind), static_cast<std::int64_t>(l.recompute), l.schedule == Schedule::zb_h1 ? 1L : 0L,
+          shape_.micro_batch, shape_.seq_length, shape_.tp, static_cast<std::int64_t>(shape_.dtype),
+          static_cast<std::int64_t>(shape_.attention), shape_.sequence_parallel ? 1L : 0L, shape_.cp,
+          static_cast<std::int64_t>(shape_.cp_comm), shape_.ep, shape_.tp_comm_overlap ? 1L : 0L,
+          static_cast<std::int64_t>(s_.cluster.num_gpus())}) {
+      key[i++] = x;
+    }
+    for (const GroupSet* set : {&g.tp, &g.cp, &g.cp_ring, &g.ep}) {
+      const costmodel::GroupShape sh = set->shapes.empty() ? costmodel::GroupShape{0, 0, 0, false} : set->shapes.front();
+      key[i++] = sh.ranks;
+      key[i++] = sh.ranks_per_domain;
+      key[i++] = sh.domains;
+      key[i++] = sh.crosses_pods ? 1 : 0;
+    }
+    assert(i <= key.size());
+    const std::lock_guard<std::mutex> lock(cache_->impl().mutex);
+    const auto it = cache_->impl().layers.find(key);
+    if (it == cache_->impl().layers.end()) return false;
+    out = it->second;
+    return true;
+  }
+
   bool is_first(int st) const { return st == 0; }
   bool is_last(int st) const { return st == s_.layout.pp - 1; }
 
@@ -156,6 +276,39 @@ class StepLowering {
     return total;
   }
   Time alone(const GroupPlan& p) const { return alone(p.plan, p.crosses_pods); }
+
+  // What a collective's representative sends on its ports (emit_group's tx flows), as
+  // seconds at each port's capacity.
+  StagePlan::PortLoad load(const GroupPlan& p) const {
+    StagePlan::PortLoad l;
+    for (const auto& ph : p.plan.phases) {
+      l.nvlink_s += ph.nvlink_bytes / nvlink_capacity_;
+      l.network_s += ph.network_bytes / net_capacity_;
+      if (p.crosses_pods) l.spine_s += ph.network_bytes / spine_capacity_;
+    }
+    return l;
+  }
+  StagePlan::PortLoad load(const std::vector<GroupPlan>& plans) const {
+    return plans.empty() ? StagePlan::PortLoad{} : load(plans.front());
+  }
+  StagePlan::PortLoad load(const std::vector<TimedOp>& ops) const {
+    StagePlan::PortLoad l;
+    for (const TimedOp& op : ops) l.add(load(op.plans));
+    return l;
+  }
+  // A pipeline send is one flow (emit_send): over the network when the plan moves any
+  // bytes there, else over NVLink.
+  StagePlan::PortLoad send_load(const GroupPlan& p) const {
+    StagePlan::PortLoad l;
+    const auto& ph = p.plan.phases.front();
+    if (ph.network_bytes > 0) {
+      l.network_s = ph.network_bytes / net_capacity_;
+      if (p.crosses_pods) l.spine_s = ph.network_bytes / spine_capacity_;
+    } else {
+      l.nvlink_s = ph.nvlink_bytes / nvlink_capacity_;
+    }
+    return l;
+  }
 
   // A collective's plan for each shape class of `set`.
   std::vector<GroupPlan> plans_for(const GroupSet& set, CollectiveOp op, double bytes) const {
@@ -269,25 +422,30 @@ class StepLowering {
   // beside a kernel; an overlapped exchange counts as nothing (the kernel beside it does).
   static Time lower_sum(const std::vector<TimedOp>& ops) {
     Time t;
-    for (std::size_t i = 0; i < ops.size(); ++i) {
-      if (ops[i].overlaps_next) continue;
-      t += ops[i].duration;
+    for (const TimedOp& op : ops) {
+      if (!op.overlaps_next) t += op.duration;
     }
     return t;
   }
 
-  void make_stage(int st) {
+  // `groups`: the stage's groups when the caller built them already. Plan only: no ranks
+  // (processes, streams, ports) are created.
+  void make_stage(int st, detail::StageGroups* groups = nullptr, bool plan_only = false) {
     StageRuntime rt;
     StagePlan& plan = rt.plan;
     plan.stage = st;
-    rt.groups = detail::build_stage_groups(s_, grid_, st, full_);
-    rt.ranks.reserve(lanes_);
-    for (std::size_t lane = 0; lane < lanes_; ++lane) {
-      rt.ranks.push_back(make_rank(detail::lane_rank(s_, grid_, st, static_cast<std::uint32_t>(lane)), st));
+    rt.groups = groups ? std::move(*groups) : detail::build_stage_groups(s_, grid_, st, full_);
+    if (plan_only) {
+      plan.rank = detail::lane_rank(s_, grid_, st, 0);
+    } else {
+      rt.ranks.reserve(lanes_);
+      for (std::size_t lane = 0; lane < lanes_; ++lane) {
+        rt.ranks.push_back(make_rank(detail::lane_rank(s_, grid_, st, static_cast<std::uint32_t>(lane)), st));
+      }
+      plan.rank = rt.ranks.front().rank;
+      plan.process = rt.ranks.front().process;
+      plan.compute_stream = rt.ranks.front().compute;
     }
-    plan.rank = rt.ranks.front().rank;
-    plan.process = rt.ranks.front().process;
-    plan.compute_stream = rt.ranks.front().compute;
 
     const StageLayers layers = s_.stage_layers(st);
     const std::int64_t per_stage = layers.count;
@@ -300,27 +458,21 @@ class StepLowering {
     Time layers_fwd, layers_bwd;
     for (const LayerKind kind : {LayerKind::dense, LayerKind::moe}) {
       if (kinds.of(kind) == 0) continue;
-      LayerOps& lo = rt.ops.layer[static_cast<std::size_t>(kind)];
-      lo.fwd = timed(layer_forward_ops(m, kind, shape_), rt);
-      if (s_.layout.schedule == Schedule::zb_h1) {
-        const SplitBackward split = split_weight_gradients(layer_backward_ops(m, kind, shape_));
-        lo.bwd = timed(split.input_grad, rt);
-        lo.weight_grad = timed(split.weight_grad, rt);
-      } else {
-        lo.bwd = timed(layer_backward_ops(m, kind, shape_), rt);
+      LayerKey key{};
+      LayerSummary summary;
+      const bool cached = plan_only && cache_ && find_layer(kind, rt.groups, key, summary);
+      if (!cached) summary = layer_summary(kind, rt);
+      if (plan_only && cache_ && !cached) {
+        const std::lock_guard<std::mutex> lock(cache_->impl().mutex);
+        cache_->impl().layers.emplace(key, summary);
       }
-      if (s_.layout.recompute == Recompute::full) lo.recompute = lo.fwd;
-      if (s_.layout.recompute == Recompute::selective) {
-        lo.recompute = timed(attention_core_forward_ops(m, shape_), rt);
-      }
-      layers_fwd += sum(lo.fwd) * kinds.of(kind);
-      layers_bwd += (sum(lo.bwd) + sum(lo.weight_grad) + sum(lo.recompute)) * kinds.of(kind);
+      plan.microbatch_load.add(summary.load, static_cast<double>(kinds.of(kind)));
+      layers_fwd += summary.fwd * kinds.of(kind);
+      layers_bwd += summary.bwd * kinds.of(kind);
       // The bound's per-layer costs: the cheaper kind when a stage holds both.
-      const Time lower_fwd = lower_sum(lo.fwd);
-      const Time lower_bwd = lower_sum(lo.bwd) + lower_sum(lo.weight_grad) + lower_sum(lo.recompute);
       const bool first_kind = plan.layer_forward_bound == Time::zero() && plan.layer_backward_bound == Time::zero();
-      plan.layer_forward_bound = first_kind ? lower_fwd : std::min(plan.layer_forward_bound, lower_fwd);
-      plan.layer_backward_bound = first_kind ? lower_bwd : std::min(plan.layer_backward_bound, lower_bwd);
+      plan.layer_forward_bound = first_kind ? summary.lower_fwd : std::min(plan.layer_forward_bound, summary.lower_fwd);
+      plan.layer_backward_bound = first_kind ? summary.lower_bwd : std::min(plan.layer_backward_bound, summary.lower_bwd);
     }
     if (is_first(st)) {
       rt.ops.emb_fwd = timed(embedding_forward_ops(m, shape_), rt);
@@ -329,6 +481,9 @@ class StepLowering {
     if (is_last(st)) {
       rt.ops.head_fwd = timed(head_forward_ops(m, shape_), rt);
       rt.ops.head_bwd = timed(head_backward_ops(m, shape_), rt);
+    }
+    for (const auto* ops : {&rt.ops.emb_fwd, &rt.ops.emb_bwd, &rt.ops.head_fwd, &rt.ops.head_bwd}) {
+      plan.microbatch_load.add(load(*ops));
     }
     plan.forward = layers_fwd + sum(rt.ops.emb_fwd) + sum(rt.ops.head_fwd);
     plan.backward = layers_bwd + sum(rt.ops.emb_bwd) + sum(rt.ops.head_bwd);
@@ -356,6 +511,7 @@ class StepLowering {
       if (rt.groups.send_to[dir] < 0) continue;
       rt.send_plan[dir] = plans_for(rt.groups.send[dir], CollectiveOp::send_recv, act_bytes);
       (dir == 0 ? plan.send_forward : plan.send_backward) = alone(rt.send_plan[dir].front());
+      (dir == 0 ? plan.send_forward_load : plan.send_backward_load) = send_load(rt.send_plan[dir].front());
     }
 
     const bool mixed = s_.training.precision != costmodel::Dtype::fp32 && s_.training.precision != costmodel::Dtype::tf32;
@@ -379,6 +535,8 @@ class StepLowering {
         rt.dp_gather_plan = plans_for(dp, CollectiveOp::all_gather, tail_params * weight_element);
         plan.dp_all_reduce = alone(rt.dp_plan.front()) + alone(rt.dp_gather_plan.front());
       }
+      plan.tail_load = load(rt.dp_plan);
+      plan.tail_load.add(load(rt.dp_gather_plan));
       for (const LayerKind kind : {LayerKind::dense, LayerKind::moe}) {
         if (kinds.of(kind) == 0) continue;
         LayerOps& lo = rt.ops.layer[static_cast<std::size_t>(kind)];
@@ -388,11 +546,13 @@ class StepLowering {
         if (zero >= 3) {
           lo.gather_plan = plans_for(dp, CollectiveOp::all_gather, layer_params * weight_element);
           keep_min(plan.dp_layer_gather, alone(lo.gather_plan.front()));
+          plan.layers_gather_load.add(load(lo.gather_plan), static_cast<double>(kinds.of(kind)));
         }
         if (per_layer) {
           lo.reduce_plan = plans_for(dp, zero >= 1 ? CollectiveOp::reduce_scatter : CollectiveOp::all_reduce,
                                      layer_params * grad_element);
           keep_min(plan.dp_layer_reduce, alone(lo.reduce_plan.front()));
+          plan.layers_reduce_load.add(load(lo.reduce_plan), static_cast<double>(kinds.of(kind)));
         }
       }
     }
@@ -739,6 +899,7 @@ class StepLowering {
 
   const Scenario& s_;
   bool full_;
+  StagePlanCache* cache_;
   ShapeContext shape_;
   RankGrid grid_;
   std::size_t lanes_;
@@ -809,6 +970,8 @@ LoweredStep lower_step(const Scenario& scenario, LoweringMode mode) {
   return out;
 }
 
-std::vector<StagePlan> plan_stages(const Scenario& scenario) { return StepLowering(scenario, false).plan_only(); }
+std::vector<StagePlan> plan_stages(const Scenario& scenario, StagePlanCache* cache) {
+  return StepLowering(scenario, false, cache).plan_only();
+}
 
 }  // namespace ptsim::strategies

@@ -19,6 +19,14 @@ namespace ptsim::strategies {
 // trip one after another. Every term is a chain of dependencies in the lowered graph,
 // each task at least its time alone.
 sim::Time step_time_lower_bound(const Scenario& scenario, const std::vector<StagePlan>& stages);
+
+// The layout whose plan_stages the bound of `layout` may use instead of its own (the
+// same plans): the stage plans depend on the schedule only through zb-h1's split
+// backward, on ZeRO only through stages 0, 1-2 and 3, and, when every layer is of one
+// kind, on the virtual stages only through whether the last stage sends on to the first
+// (v > 1). So 1f1b stands for sequential and GPipe, ZeRO 1 for 2, and 2 virtual stages
+// for any v > 1. The layout search plans each such class once.
+Layout bound_plan_layout(const TransformerConfig& model, const Layout& layout);
 sim::Time step_time_lower_bound(const Scenario& scenario);
 
 }  // namespace ptsim::strategies

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -56,6 +57,26 @@ struct StagePlan {
   // all-gather, and the gradient reduction of ZeRO 3 or overlap_grad_reduce.
   sim::Time dp_layer_gather;
   sim::Time dp_layer_reduce;
+  // What the representative sends through each of its ports, as seconds at the port's
+  // capacity (bytes / capacity): the flows on a port can never move faster, so a port's
+  // total over the step bounds the step (step_bound.h). Sent bytes only (never received).
+  struct PortLoad {
+    double nvlink_s = 0;
+    double network_s = 0;
+    double spine_s = 0;  // traffic leaving the pod, at the per-GPU spine share
+    PortLoad& add(const PortLoad& o, double times = 1) {
+      nvlink_s += o.nvlink_s * times;
+      network_s += o.network_s * times;
+      spine_s += o.spine_s * times;
+      return *this;
+    }
+  };
+  PortLoad microbatch_load;    // one micro-batch's forward and backward blocks (all chunks)
+  PortLoad layers_gather_load;  // ZeRO 3: one gather of every layer of the stage
+  PortLoad layers_reduce_load;  // one per-layer reduction of every layer of the stage
+  PortLoad tail_load;           // the gradient reduction (and ZeRO's gather) after the last backward
+  PortLoad send_forward_load;   // one activation send to the next stage
+  PortLoad send_backward_load;  // one gradient send to the previous stage
 };
 
 struct LoweredStep {
@@ -77,7 +98,26 @@ LoweredStep lower_step(const Scenario& scenario, LoweringMode mode = LoweringMod
 // ranks 6,7,... (...)".
 std::optional<std::string> rank_asymmetry(const Scenario& scenario);
 
+// Per-layer costs remembered across plan_stages calls on scenarios that differ only in
+// their layout (the same model, cluster and training): a layer's kernels and collectives
+// depend on the layout only through its shape (tp, cp, ep, micro-batch, sequence
+// parallelism, recompute, zb-h1's split) and its groups' placement, which is the key.
+// The layout search shares one between its threads (lookups are locked).
+class StagePlanCache {
+ public:
+  StagePlanCache();
+  ~StagePlanCache();
+  StagePlanCache(const StagePlanCache&) = delete;
+  StagePlanCache& operator=(const StagePlanCache&) = delete;
+  struct Impl;
+  Impl& impl() { return *impl_; }
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
 // The per-stage costs of lower_step without emitting the step's tasks (much cheaper).
-std::vector<StagePlan> plan_stages(const Scenario& scenario);
+// process and compute_stream are 0 (no graph is built).
+std::vector<StagePlan> plan_stages(const Scenario& scenario, StagePlanCache* cache = nullptr);
 
 }  // namespace ptsim::strategies
