@@ -111,7 +111,8 @@ json counts_json(const SearchCounts& c) {
   }
   return json{{"enumerated", c.enumerated},         {"invalid", invalid},
               {"valid", c.valid},                   {"does_not_fit", c.does_not_fit},
-              {"simulated", c.simulated},           {"pruned_by_bound", c.pruned_by_bound}};
+              {"simulated", c.simulated},           {"pruned_by_bound", c.pruned_by_bound},
+              {"pruned_by_pipeline_bound", c.pruned_by_pipeline_bound}};
 }
 
 SearchCounts counts_from(const json& j) {
@@ -124,6 +125,7 @@ SearchCounts counts_from(const json& j) {
   c.does_not_fit = j.at("does_not_fit").get<std::int64_t>();
   c.simulated = j.at("simulated").get<std::int64_t>();
   c.pruned_by_bound = j.at("pruned_by_bound").get<std::int64_t>();
+  c.pruned_by_pipeline_bound = j.at("pruned_by_pipeline_bound").get<std::int64_t>();
   return c;
 }
 
@@ -191,8 +193,10 @@ std::string search_report_table(const strategies::Scenario& base, const SearchSe
   out += fmt::format("  model {}, {} x {}, global batch {} x seq {}\n", base.model.name,
                      base.cluster.num_gpus(), base.cluster.gpu.name, base.training.global_batch_size,
                      base.training.seq_length);
-  out += fmt::format("  layouts: {} enumerated, {} valid, {} do not fit in memory, {} simulated, {} pruned by the lower bound\n",
-                     c.enumerated, c.valid, c.does_not_fit, c.simulated, c.pruned_by_bound);
+  out += fmt::format(
+      "  layouts: {} enumerated, {} valid, {} do not fit in memory, {} simulated, {} pruned by the lower bound "
+      "({} of them by the pipeline walk)\n",
+      c.enumerated, c.valid, c.does_not_fit, c.simulated, c.pruned_by_bound, c.pruned_by_pipeline_bound);
   for (std::size_t i = 0; i < c.invalid.size(); ++i) {
     if (c.invalid[i] > 0) {
       out += fmt::format("    {:>10} invalid: {}\n", c.invalid[i], to_string(static_cast<strategies::LayoutRule>(i)));

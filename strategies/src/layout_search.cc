@@ -341,24 +341,72 @@ SearchResult search_layouts(const Scenario& base, const SearchSpace& space, cons
         }
       },
       report("bounds", groups.size()));
-  std::vector<std::size_t> order(fitting.size());
-  std::iota(order.begin(), order.end(), std::size_t{0});
-  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-    if (bound[a] != bound[b]) return bound[a] < bound[b];
-    return fitting[a].index < fitting[b].index;
-  });
+  // Best first on the tightest bound known: every layout starts keyed by its closed-form
+  // bound; the first time it reaches the front, its pipeline walk (pipeline_lower_bound,
+  // tighter but linear in the step's blocks) is computed and it goes back keyed by the
+  // larger of the two; the second time it is simulated. The search ends when the front's
+  // key exceeds the N-th best simulated score: every layout left has a step time at least
+  // its key. Ties go by enumeration index.
+  struct Entry {
+    double key = 0;
+    std::int64_t index = 0;  // enumeration index
+    std::size_t at = 0;      // in fitting
+    bool walked = false;
+  };
+  auto after = [](const Entry& a, const Entry& b) {  // heap order: smallest key at the front
+    if (a.key != b.key) return a.key > b.key;
+    return a.index > b.index;
+  };
+  std::vector<Entry> heap;
+  heap.reserve(fitting.size());
+  for (std::size_t i = 0; i < fitting.size(); ++i) heap.push_back({bound[i], fitting[i].index, i, false});
+  std::make_heap(heap.begin(), heap.end(), after);
+  auto pop = [&] {
+    std::pop_heap(heap.begin(), heap.end(), after);
+    const Entry e = heap.back();
+    heap.pop_back();
+    return e;
+  };
+  auto push = [&](const Entry& e) {
+    heap.push_back(e);
+    std::push_heap(heap.begin(), heap.end(), after);
+  };
+  auto pipeline_bound = [&](const Candidate& c) {
+    const std::vector<StagePlan> plans =
+        plan_stages(with_layout(base, c.num_gpus, bound_plan_layout(base.model, c.layout)), &plan_cache);
+    return score_of(options, c.num_gpus, pipeline_lower_bound(with_layout(base, c.num_gpus, c.layout), plans).seconds());
+  };
 
-  // Branch and bound in fixed-size waves, so that what is simulated does not depend on
-  // the thread count: a wave takes the next candidates in bound order whose bound can
-  // still beat the current N-th best; the search ends at the first that cannot.
+  // Fixed-size waves, so that what is simulated does not depend on the thread count: walks
+  // are computed kWave at a time, and a wave simulates up to kWave walked layouts whose
+  // keys can still beat the N-th best as it stood when the wave began.
   constexpr std::size_t kWave = 8;
   const std::size_t top = std::max<std::size_t>(options.top, 1);
   std::vector<SearchRow>& rows = result.rows;
-  std::size_t pos = 0;
-  while (pos < order.size()) {
+  std::int64_t walked = 0;
+  while (!heap.empty()) {
     const double threshold = rows.size() >= top ? rows[top - 1].score : std::numeric_limits<double>::infinity();
     std::vector<std::size_t> wave;
-    while (pos < order.size() && wave.size() < kWave && bound[order[pos]] <= threshold) wave.push_back(order[pos++]);
+    while (!heap.empty() && wave.size() < kWave && heap.front().key <= threshold) {
+      std::vector<Entry> to_walk;
+      while (!heap.empty() && to_walk.size() < kWave && wave.size() < kWave && heap.front().key <= threshold) {
+        const Entry e = pop();
+        if (e.walked) {
+          wave.push_back(e.at);
+        } else {
+          to_walk.push_back(e);
+        }
+      }
+      std::vector<double> walk(to_walk.size());
+      parallel_for(to_walk.size(), options.threads, [&](std::size_t i) { walk[i] = pipeline_bound(fitting[to_walk[i].at]); }, {});
+      for (std::size_t i = 0; i < to_walk.size(); ++i) {
+        Entry e = to_walk[i];
+        e.key = std::max(e.key, walk[i]);
+        e.walked = true;
+        push(e);
+      }
+      walked += static_cast<std::int64_t>(to_walk.size());
+    }
     if (wave.empty()) break;
     std::vector<SearchRow> done(wave.size());
     parallel_for(
@@ -368,8 +416,9 @@ SearchResult search_layouts(const Scenario& base, const SearchSpace& space, cons
     rows.insert(rows.end(), done.begin(), done.end());
     std::sort(rows.begin(), rows.end(), row_before);
     if (rows.size() > top) rows.resize(top);
-    if (options.progress) options.progress("simulate", pos, order.size());
+    if (options.progress) options.progress("simulate", static_cast<std::size_t>(counts.simulated), fitting.size());
   }
+  counts.pruned_by_pipeline_bound = walked - counts.simulated;
   counts.pruned_by_bound = static_cast<std::int64_t>(fitting.size()) - counts.simulated;
   return result;
 }
@@ -384,6 +433,7 @@ SearchResult merge_search_results(const std::vector<SearchResult>& shards, std::
     c.does_not_fit += r.counts.does_not_fit;
     c.simulated += r.counts.simulated;
     c.pruned_by_bound += r.counts.pruned_by_bound;
+    c.pruned_by_pipeline_bound += r.counts.pruned_by_pipeline_bound;
     out.rows.insert(out.rows.end(), r.rows.begin(), r.rows.end());
   }
   std::sort(out.rows.begin(), out.rows.end(), row_before);

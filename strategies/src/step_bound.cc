@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstddef>
 
+#include "ptsim/strategies/pipeline_schedule.h"
+
 namespace ptsim::strategies {
 
 sim::Time step_time_lower_bound(const Scenario& s, const std::vector<StagePlan>& stages) {
@@ -106,6 +108,98 @@ sim::Time step_time_lower_bound(const Scenario& s, const std::vector<StagePlan>&
     Time round_trip;
     for (const StagePlan& st : stages) round_trip += forward(st) + backward(st) + st.send_forward + st.send_backward;
     best = std::max(best, round_trip * m + stages.front().dp_all_reduce + stages.front().optimizer);
+  }
+  return best;
+}
+
+sim::Time pipeline_lower_bound(const Scenario& s, const std::vector<StagePlan>& stages) {
+  using sim::Time;
+  const bool zb = s.layout.schedule == Schedule::zb_h1;
+  const int p = static_cast<int>(stages.size());
+  const int v = static_cast<int>(s.layout.virtual_stages);
+  const std::int64_t m = s.num_microbatches();
+  const bool zero3 = s.layout.zero_stage >= 3 && s.layout.dp * s.layout.cp > 1;
+  const bool regather = zero3 && s.layout.reshard_after_forward;
+  // Blocks of stage st, chunk c (the same chains as step_time_lower_bound's).
+  auto block = [&](int st, int c, Phase ph) {
+    const StagePlan& plan = stages[static_cast<std::size_t>(st)];
+    const std::int64_t n = v > 1 ? s.model.num_layers / (static_cast<std::int64_t>(p) * v) : plan.num_layers;
+    const bool first = st == 0 && c == 0;
+    const bool last = st == p - 1 && c == v - 1;
+    Time t;
+    if (ph == Phase::forward) {
+      t = plan.layer_forward_bound * n;
+      if (zero3 && n > 1) t += std::max(Time::zero(), plan.dp_layer_gather - plan.layer_forward_bound) * (n - 1);
+      if (first) t += plan.embedding_forward;
+      if (last) t += plan.head_forward;
+    } else if (ph == Phase::weight) {  // zb-h1's W pass: the layers' weight-gradient GEMMs
+      t = plan.layer_weight_grad_bound * n;
+    } else {
+      t = (zb ? plan.layer_input_grad_bound : plan.layer_backward_bound) * n;
+      if (regather && !zb && n > 1) t += (plan.dp_layer_reduce + plan.dp_layer_gather) * (n - 1);
+      if (first) t += plan.embedding_backward;
+      if (last) t += plan.head_backward;
+    }
+    return t;
+  };
+  const int last_virtual = p * v - 1;
+  // arrive[(k * m + j) * 2 + phase]: when virtual stage k's send after block (j, phase) has
+  // arrived; -1 until known.
+  std::vector<Time> arrive(static_cast<std::size_t>(static_cast<std::int64_t>(p) * v * m * 2), Time::ns(-1));
+  auto slot = [&](int k, std::int64_t j, Phase ph) -> Time& {
+    return arrive[static_cast<std::size_t>((k * m + j) * 2 + (ph == Phase::backward ? 1 : 0))];
+  };
+  std::vector<std::vector<PipelineStep>> orders;
+  for (int st = 0; st < p; ++st) orders.push_back(stage_order(s.layout.schedule, st, p, m, v));
+  std::vector<std::size_t> next(static_cast<std::size_t>(p), 0);
+  std::vector<Time> stage_free(static_cast<std::size_t>(p));  // end of the stage's last block
+  std::vector<Time> send_free(static_cast<std::size_t>(p));   // end of the stage's last send
+  Time best;
+  std::size_t remaining = 0;
+  for (const auto& o : orders) remaining += o.size();
+  while (remaining > 0) {
+    bool progressed = false;
+    for (int st = 0; st < p; ++st) {
+      const auto& order = orders[static_cast<std::size_t>(st)];
+      std::size_t& i = next[static_cast<std::size_t>(st)];
+      for (; i < order.size(); ++i) {
+        const PipelineStep& step = order[i];
+        const int k = step.chunk * p + st;
+        const bool fwd = step.phase == Phase::forward;
+        if (step.phase == Phase::weight) {  // after the stage's previous block only; sends nothing
+          stage_free[static_cast<std::size_t>(st)] += block(st, step.chunk, step.phase);
+          --remaining;
+          progressed = true;
+          continue;
+        }
+        Time start = stage_free[static_cast<std::size_t>(st)];
+        if (fwd && k > 0) {
+          const Time in = slot(k - 1, step.microbatch, step.phase);
+          if (in < Time::zero()) break;  // not known yet: another stage first
+          start = std::max(start, in);
+        }
+        if (!fwd && k < last_virtual) {
+          const Time in = slot(k + 1, step.microbatch, step.phase);
+          if (in < Time::zero()) break;
+          start = std::max(start, in);
+        }
+        const Time end = start + block(st, step.chunk, step.phase);
+        stage_free[static_cast<std::size_t>(st)] = end;
+        const StagePlan& plan = stages[static_cast<std::size_t>(st)];
+        if ((fwd && k < last_virtual) || (!fwd && k > 0)) {
+          Time& pp = send_free[static_cast<std::size_t>(st)];
+          pp = std::max(pp, end) + (fwd ? plan.send_forward : plan.send_backward);
+          slot(k, step.microbatch, step.phase) = pp;
+        }
+        --remaining;
+        progressed = true;
+      }
+    }
+    if (!progressed) return Time::zero();  // cannot happen for a valid schedule; no bound then
+  }
+  for (int st = 0; st < p; ++st) {
+    const StagePlan& plan = stages[static_cast<std::size_t>(st)];
+    best = std::max(best, stage_free[static_cast<std::size_t>(st)] + plan.dp_all_reduce + plan.optimizer);
   }
   return best;
 }

@@ -51,6 +51,9 @@ int check_all(const Scenario& base, const SearchSpace& space) {
     const sim::Time bound = step_time_lower_bound(s);
     const sim::Time searched = step_time_lower_bound(
         s, plan_stages(with_layout(base, row.num_gpus, bound_plan_layout(base.model, row.layout)), &cache));
+    const std::vector<StagePlan> searched_plans =
+        plan_stages(with_layout(base, row.num_gpus, bound_plan_layout(base.model, row.layout)), &cache);
+    const sim::Time pipeline = pipeline_lower_bound(s, plan_stages(s));
     const sim::Time simulated = simulate_step(s).result.step_time;
     const auto& l = row.layout;
     const std::string what = "layout index " + std::to_string(row.index) + ": tp " + std::to_string(l.tp) + " cp " +
@@ -60,6 +63,9 @@ int check_all(const Scenario& base, const SearchSpace& space) {
     EXPECT_LE(bound.count_ns(), simulated.count_ns()) << what;
     // The search's plans (one per class of layouts) give the same bound as the layout's own.
     EXPECT_EQ(searched.count_ns(), bound.count_ns()) << what;
+    EXPECT_LE(pipeline.count_ns(), simulated.count_ns()) << what;
+    EXPECT_EQ(pipeline_lower_bound(s, searched_plans).count_ns(), pipeline.count_ns()) << what;
+    EXPECT_GT(pipeline.count_ns(), 0) << what;
     ++checked;
   }
   return checked;

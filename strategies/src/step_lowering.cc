@@ -23,6 +23,7 @@ namespace ptsim::strategies {
 struct LayerSummary {
   sim::Time fwd, bwd;              // kernels and collectives (StagePlan::forward's share)
   sim::Time lower_fwd, lower_bwd;  // the bound's chains
+  sim::Time lower_wgrad;           // of lower_bwd, zb-h1's W pass
   StagePlan::PortLoad load;        // sent per micro-batch, forward and backward
 };
 using LayerKey = std::array<std::int64_t, 30>;
@@ -224,7 +225,8 @@ class StepLowering {
     out.fwd = sum(lo.fwd);
     out.bwd = sum(lo.bwd) + sum(lo.weight_grad) + sum(lo.recompute);
     out.lower_fwd = lower_sum(lo.fwd);
-    out.lower_bwd = lower_sum(lo.bwd) + lower_sum(lo.weight_grad) + lower_sum(lo.recompute);
+    out.lower_wgrad = lower_sum(lo.weight_grad);
+    out.lower_bwd = lower_sum(lo.bwd) + out.lower_wgrad + lower_sum(lo.recompute);
     return out;
   }
 
@@ -473,6 +475,9 @@ class StepLowering {
       const bool first_kind = plan.layer_forward_bound == Time::zero() && plan.layer_backward_bound == Time::zero();
       plan.layer_forward_bound = first_kind ? summary.lower_fwd : std::min(plan.layer_forward_bound, summary.lower_fwd);
       plan.layer_backward_bound = first_kind ? summary.lower_bwd : std::min(plan.layer_backward_bound, summary.lower_bwd);
+      const Time input_grad = summary.lower_bwd - summary.lower_wgrad;
+      plan.layer_input_grad_bound = first_kind ? input_grad : std::min(plan.layer_input_grad_bound, input_grad);
+      plan.layer_weight_grad_bound = first_kind ? summary.lower_wgrad : std::min(plan.layer_weight_grad_bound, summary.lower_wgrad);
     }
     if (is_first(st)) {
       rt.ops.emb_fwd = timed(embedding_forward_ops(m, shape_), rt);

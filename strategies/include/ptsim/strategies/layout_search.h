@@ -69,6 +69,8 @@ struct SearchCounts {
   std::int64_t does_not_fit = 0;     // memory over the GPU's capacity
   std::int64_t simulated = 0;
   std::int64_t pruned_by_bound = 0;  // lower bound no better than the N-th best
+  // Of those, ruled out by pipeline_lower_bound after the closed form could not.
+  std::int64_t pruned_by_pipeline_bound = 0;
 };
 
 struct SearchResult {

@@ -29,4 +29,14 @@ sim::Time step_time_lower_bound(const Scenario& scenario, const std::vector<Stag
 Layout bound_plan_layout(const TransformerConfig& model, const Layout& layout);
 sim::Time step_time_lower_bound(const Scenario& scenario);
 
+// A tighter bound, linear in the step's blocks (the layout search computes it only for
+// layouts the closed form could not rule out): the longest path through the pipeline's
+// blocks in each stage's schedule order, each block at least its chain of kernels and
+// waited-for collectives, each activation or gradient send at least its time alone after
+// the block it follows and after the sender's previous send (one pp-send stream per
+// rank), each stage's tail after its last backward. Every edge is a dependency of the
+// lowered graph (lower_pipeline), so the simulated step is at least as long. Zero for zb-h1
+// (its B and W passes are not apart in the plans).
+sim::Time pipeline_lower_bound(const Scenario& scenario, const std::vector<StagePlan>& stages);
+
 }  // namespace ptsim::strategies

@@ -49,6 +49,10 @@ struct StagePlan {
   // stage), the final norm, LM head and loss (last stage).
   sim::Time layer_forward_bound;
   sim::Time layer_backward_bound;
+  // zb-h1: the backward's B pass (with its recompute) and W pass apart (each the cheaper
+  // kind's); otherwise the whole backward and zero.
+  sim::Time layer_input_grad_bound;
+  sim::Time layer_weight_grad_bound;
   sim::Time embedding_forward;
   sim::Time embedding_backward;
   sim::Time head_forward;
