@@ -1,7 +1,8 @@
-// The layout search of issue 6's targets: GPT-3 175B on 1,024 A100s (global batch 1536,
-// sequence 2048) with every layout knob open, as `ptsim search
-// scenarios/search/gpt3-175b-1024-a100.json --top 5 --threads 2` runs it, and the same
-// space with cp 1 and ZeRO-1 fixed (scenarios/search/gpt3-175b-1024-a100-cp1-zero1.json).
+// The layout search of issue 6's GPT-3 target: GPT-3 175B on 1,024 A100s (global batch
+// 1536, sequence 2048) with cp 1 and ZeRO-1 fixed and every other knob open, as `ptsim
+// search scenarios/search/gpt3-175b-1024-a100-cp1-zero1.json --top 5 --threads 2` runs it.
+// (The fully open space is not benchmarked: it still simulates context-parallel layouts
+// whose bound is loose for minutes, docs/search.md.)
 // Counters: layouts enumerated, valid, not fitting, simulated, pruned by the bound.
 #include <benchmark/benchmark.h>
 
@@ -36,11 +37,11 @@ void run_search(benchmark::State& state, const SearchSpace& space) {
     state.counters["no_fit"] = static_cast<double>(r.counts.does_not_fit);
     state.counters["simulated"] = static_cast<double>(r.counts.simulated);
     state.counters["pruned"] = static_cast<double>(r.counts.pruned_by_bound);
+    state.counters["pruned_walk"] = static_cast<double>(r.counts.pruned_by_pipeline_bound);
     state.counters["best_step_s"] = r.rows.front().step_time_s;
   }
 }
 
-void BM_SearchGpt3_1024Open(benchmark::State& state) { run_search(state, SearchSpace{}); }
 void BM_SearchGpt3_1024Cp1Zero1(benchmark::State& state) {
   SearchSpace space;
   space.cp = 1;
@@ -48,6 +49,5 @@ void BM_SearchGpt3_1024Cp1Zero1(benchmark::State& state) {
   run_search(state, space);
 }
 BENCHMARK(BM_SearchGpt3_1024Cp1Zero1)->Unit(benchmark::kSecond)->Iterations(1)->UseRealTime();
-BENCHMARK(BM_SearchGpt3_1024Open)->Unit(benchmark::kSecond)->Iterations(1)->UseRealTime();
 
 }  // namespace
