@@ -7,6 +7,7 @@
 #include <string>
 
 #include "completion_heap.h"
+#include "flow_slots.h"
 #include "ptsim/sim/engine.h"
 
 namespace ptsim::sim {
@@ -24,7 +25,7 @@ enum class TaskState : std::uint8_t { pending, running, done };
 class Runner {
  public:
   Runner(const TaskGraph& graph, SharingPolicy policy)
-      : g_(graph), completions_(graph.num_flows()) {
+      : g_(graph) {
     const std::size_t n = g_.num_tasks();
     remaining_deps_.assign(n, 0);
     state_.assign(n, TaskState::pending);
@@ -38,9 +39,6 @@ class Runner {
     if (g_.num_flows() > 0) {
       sharing_ = make_bandwidth_sharing(policy, FlowNetwork::of(g_));
       flows_left_.assign(n, 0);
-      remaining_bytes_.assign(g_.num_flows(), 0.0);
-      rate_.assign(g_.num_flows(), 0.0);
-      rate_since_.assign(g_.num_flows(), Time::zero());
     }
 
     // Successor lists in CSR form, in dependency insertion order.
@@ -121,9 +119,15 @@ class Runner {
     std::uint32_t left = 0;
     for (FlowId f : g_.flows_of(t)) {
       if (g_.flow_bytes(f) > 0) {
-        remaining_bytes_[f] = g_.flow_bytes(f);
-        rate_[f] = 0;
-        rate_since_[f] = now;
+        const std::uint32_t slot = slots_.insert(f);
+        if (slot == remaining_bytes_.size()) {
+          remaining_bytes_.push_back(0);
+          rate_.push_back(0);
+          rate_since_.push_back(Time::zero());
+        }
+        remaining_bytes_[slot] = g_.flow_bytes(f);
+        rate_[slot] = 0;
+        rate_since_[slot] = now;
         sharing_->add_flow(f);
         ++left;
       } else {
@@ -148,15 +152,16 @@ class Runner {
     recompute_pending_ = false;
     sharing_->recompute(changed_);
     const Time now = engine_.now();
-    for (FlowId f : changed_) {
+    for (const FlowId id : changed_) {
+      const std::uint32_t f = slots_.find(id);
       if (rate_[f] > 0) {
         const double elapsed_s = static_cast<double>((now - rate_since_[f]).count_ns()) / 1e9;
         remaining_bytes_[f] = std::max(0.0, remaining_bytes_[f] - rate_[f] * elapsed_s);
       }
       rate_since_[f] = now;
-      rate_[f] = sharing_->rate_bytes_per_s(f);
+      rate_[f] = sharing_->rate_bytes_per_s(id);
       if (rate_[f] > 0) {
-        completions_.set(f, now + time_to_send(remaining_bytes_[f], rate_[f], now));
+        completions_.set(f, id, now + time_to_send(remaining_bytes_[f], rate_[f], now));
       } else {
         completions_.erase(f);
       }
@@ -193,18 +198,18 @@ class Runner {
     const Time now = engine_.now();
     bool finished_any = false;
     while (!completions_.empty() && completions_.top_time() <= now) {
-      const FlowId f = completions_.top();
+      const std::uint32_t slot = completions_.top();
       completions_.pop();
-      finish_flow(f);
+      finish_flow(slot);
       finished_any = true;
     }
     if (finished_any) request_recompute();
     arm_wakeup();
   }
 
-  void finish_flow(FlowId f) {
-    remaining_bytes_[f] = 0;  // done by definition: rounding may have left a crumb
-    rate_[f] = 0;
+  void finish_flow(std::uint32_t slot) {
+    const FlowId f = slots_.flow(slot);
+    slots_.erase(f);  // done by definition: rounding may have left a crumb of bytes
     timeline_.flow_end[f] = engine_.now();
     for (LinkId l : g_.path_of(f)) timeline_.link_bytes[l] += g_.flow_bytes(f);
     sharing_->remove_flow(f);
@@ -285,9 +290,11 @@ class Runner {
   // Transfers: allocated only when the graph has flows.
   std::unique_ptr<BandwidthSharing> sharing_;
   std::vector<std::uint32_t> flows_left_;  // per task: flows still sending
-  std::vector<double> remaining_bytes_;    // per flow, as of rate_since_
-  std::vector<double> rate_;               // per flow, bytes/s
-  std::vector<Time> rate_since_;           // per flow: when rate_ took effect
+  // Per slot (flows that are sending, flow_slots.h):
+  detail::FlowSlots slots_;
+  std::vector<double> remaining_bytes_;    // as of rate_since_
+  std::vector<double> rate_;               // bytes/s
+  std::vector<Time> rate_since_;           // when rate_ took effect
   std::vector<FlowId> changed_;
   detail::CompletionHeap completions_;
   bool recompute_pending_ = false;
