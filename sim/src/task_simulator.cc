@@ -38,7 +38,6 @@ class Runner {
     timeline_.link_bytes.assign(g_.num_links(), 0.0);
     if (g_.num_flows() > 0) {
       sharing_ = make_bandwidth_sharing(policy, FlowNetwork::of(g_));
-      flows_left_.assign(n, 0);
     }
 
     // Successor lists in CSR form, in dependency insertion order.
@@ -124,7 +123,9 @@ class Runner {
           remaining_bytes_.push_back(0);
           rate_.push_back(0);
           rate_since_.push_back(Time::zero());
+          slot_task_.push_back(0);
         }
+        slot_task_[slot] = t;
         remaining_bytes_[slot] = g_.flow_bytes(f);
         rate_[slot] = 0;
         rate_since_[slot] = now;
@@ -134,8 +135,8 @@ class Runner {
         timeline_.flow_end[f] = now;
       }
     }
-    if (left == 0) return false;  // flows_left_ is empty when the graph has no flows
-    flows_left_[t] = left;
+    if (left == 0) return false;
+    remaining_deps_[t] = left;  // a running task has no dependencies left: its flows still sending
     request_recompute();
     return true;
   }
@@ -213,8 +214,7 @@ class Runner {
     timeline_.flow_end[f] = engine_.now();
     for (LinkId l : g_.path_of(f)) timeline_.link_bytes[l] += g_.flow_bytes(f);
     sharing_->remove_flow(f);
-    const TaskId t = g_.task_of(f);
-    if (--flows_left_[t] == 0) schedule_completion(t);
+    if (--remaining_deps_[slot_task_[slot]] == 0) schedule_completion(slot_task_[slot]);
   }
 
   void complete(TaskId t) {
@@ -275,6 +275,8 @@ class Runner {
   const TaskGraph& g_;
   Engine engine_;
   Timeline timeline_;
+  // Per task: dependencies not yet finished while pending; a running transfer's flows still
+  // sending (one array for both keeps 4 bytes per task).
   std::vector<std::uint32_t> remaining_deps_;
   std::vector<TaskState> state_;
   std::vector<LinkId> waiting_on_;
@@ -289,12 +291,12 @@ class Runner {
 
   // Transfers: allocated only when the graph has flows.
   std::unique_ptr<BandwidthSharing> sharing_;
-  std::vector<std::uint32_t> flows_left_;  // per task: flows still sending
   // Per slot (flows that are sending, flow_slots.h):
   detail::FlowSlots slots_;
   std::vector<double> remaining_bytes_;    // as of rate_since_
   std::vector<double> rate_;               // bytes/s
   std::vector<Time> rate_since_;           // when rate_ took effect
+  std::vector<TaskId> slot_task_;          // the transfer it belongs to
   std::vector<FlowId> changed_;
   detail::CompletionHeap completions_;
   bool recompute_pending_ = false;

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "ptsim/sim/time.h"
@@ -101,9 +102,9 @@ class TaskGraph {
   std::size_t num_processes() const { return processes_.size(); }
   std::size_t num_streams() const { return streams_.size(); }
   std::size_t num_links() const { return links_.size(); }
-  std::size_t num_tasks() const { return durations_.size(); }
+  std::size_t num_tasks() const { return task_record_.size(); }
   std::size_t num_dependencies() const { return dep_before_.size(); }
-  std::size_t num_flows() const { return flow_task_.size(); }
+  std::size_t num_flows() const { return flow_bytes_.size(); }
 
   const Process& process(ProcessId id) const { return processes_.at(id); }
   const Stream& stream(StreamId id) const { return streams_.at(id); }
@@ -111,15 +112,18 @@ class TaskGraph {
   double capacity_bytes_per_s(LinkId id) const { return link_capacity_.at(id); }
   // A task's fixed duration; for a transfer, its latency (the time its flows take is
   // known only once simulated: Timeline::end - Timeline::start).
-  Time duration(TaskId task) const { return durations_[task]; }
-  bool is_transfer(TaskId task) const { return is_transfer_[task] != 0; }
-  std::uint32_t tag(TaskId task) const { return tags_[task]; }
+  Time duration(TaskId task) const { return records_[task_record_[task]].duration; }
+  bool is_transfer(TaskId task) const { return records_[task_record_[task]].transfer; }
+  std::uint32_t tag(TaskId task) const { return records_[task_record_[task]].tag; }
+  // Distinct (duration, tag, kind) records the tasks share (see TaskRecord below).
+  std::size_t num_task_records() const { return records_.size(); }
   std::span<const StreamId> streams_of(TaskId task) const;
   std::span<const LinkId> links_of(TaskId task) const;
   bool task_links_empty() const { return task_links_.empty(); }  // no task holds a link
   // A transfer's flows, as a range of consecutive ids (empty for other tasks).
   IdRange<FlowId> flows_of(TaskId task) const { return {flow_offsets_[task], flow_offsets_[task + 1]}; }
-  TaskId task_of(FlowId flow) const { return flow_task_[flow]; }
+  // The transfer carrying `flow` (a binary search over the tasks' flow offsets).
+  TaskId task_of(FlowId flow) const;
   double flow_bytes(FlowId flow) const { return flow_bytes_[flow]; }
   double flow_max_rate_bytes_per_s(FlowId flow) const { return flow_max_rate_[flow]; }
   std::span<const LinkId> path_of(FlowId flow) const {
@@ -141,9 +145,23 @@ class TaskGraph {
   std::vector<Stream> streams_;
   std::vector<Link> links_;
   std::vector<double> link_capacity_;
-  std::vector<Time> durations_;
-  std::vector<std::uint32_t> tags_;
-  std::vector<std::uint8_t> is_transfer_;
+  // What a task does apart from where: its duration, tag and whether it is a transfer.
+  // Every rank of a stage runs the same kernels, so a full-mode step's tens of millions of
+  // tasks share a few thousand records: each task stores a 4-byte index into records_.
+  struct TaskRecord {
+    Time duration;
+    std::uint32_t tag = 0;
+    bool transfer = false;
+    bool operator==(const TaskRecord&) const = default;
+  };
+  struct TaskRecordHash {
+    std::size_t operator()(const TaskRecord& r) const;
+  };
+  std::uint32_t intern(const TaskRecord& record);
+  std::vector<TaskRecord> records_;
+  std::unordered_map<TaskRecord, std::uint32_t, TaskRecordHash> record_index_;
+  std::uint32_t last_record_ = 0;  // consecutive tasks mostly repeat a record
+  std::vector<std::uint32_t> task_record_;  // per task
   // Per task, its streams and links as ranges in flat arrays (offsets_[t]..offsets_[t+1]).
   std::vector<std::uint32_t> stream_offsets_{0};
   std::vector<StreamId> task_streams_;
@@ -153,7 +171,6 @@ class TaskGraph {
   std::vector<LinkId> task_links_;
   // Per task, its flows (flow_offsets_[t]..flow_offsets_[t+1]); per flow, its path.
   std::vector<FlowId> flow_offsets_{0};
-  std::vector<TaskId> flow_task_;
   std::vector<double> flow_bytes_;
   std::vector<double> flow_max_rate_;
   std::vector<std::uint32_t> path_offsets_{0};
