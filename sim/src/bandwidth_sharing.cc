@@ -97,7 +97,7 @@ void MaxMinFairSharing::visit_flow(std::uint32_t slot) {
   Active& a = active_[slot];
   a.seen = epoch_;
   ++component_size_;
-  const double cap = net_.max_rate_bytes_per_s[a.flow];
+  const double cap = net_.max_rate(a.flow);
   if (cap > 0) {
     a.heap_pos = static_cast<std::uint32_t>(heap_.size());
     heap_.push_back(Level{cap, num_links_ + a.flow, slot});
@@ -143,7 +143,7 @@ void MaxMinFairSharing::freeze(std::uint32_t slot, double rate) {
     a.rate = rate;
     changed_->push_back(a.flow);
   }
-  if (net_.max_rate_bytes_per_s[a.flow] > 0) heap_erase(num_links_ + a.flow, slot);
+  if (net_.max_rate(a.flow) > 0) heap_erase(num_links_ + a.flow, slot);
   for (LinkId l : net_.path(a.flow)) {
     remaining_capacity_[l] -= rate;
     --unfrozen_[l];
@@ -294,7 +294,7 @@ FifoSharing::FifoSharing(FlowNetwork network) : net_(network) {
   for (FlowId f = 0; f < flows; ++f) {
     double r = std::numeric_limits<double>::infinity();
     for (LinkId l : net_.path(f)) r = std::min(r, net_.link_capacity_bytes_per_s[l]);
-    const double cap = net_.max_rate_bytes_per_s[f];
+    const double cap = net_.max_rate(f);
     if (cap > 0) r = std::min(r, cap);
     solo_rate_[f] = r;
   }

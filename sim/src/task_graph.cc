@@ -1,6 +1,7 @@
 #include "ptsim/sim/task_graph.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -89,12 +90,11 @@ TaskId TaskGraph::add_transfer(std::span<const StreamId> streams, std::span<cons
     throw std::length_error("add_transfer: too many flows");
   }
   for (const FlowSpec& f : flows) {
-    flow_bytes_.push_back(f.bytes);
-    flow_max_rate_.push_back(f.max_rate_bytes_per_s);
+    flow_spec_.push_back(intern_spec(f.bytes, f.max_rate_bytes_per_s));
     path_links_.insert(path_links_.end(), f.path.begin(), f.path.end());
     path_offsets_.push_back(static_cast<std::uint32_t>(path_links_.size()));
   }
-  flow_offsets_.push_back(static_cast<FlowId>(flow_bytes_.size()));
+  flow_offsets_.push_back(static_cast<FlowId>(flow_spec_.size()));
   task_streams_.insert(task_streams_.end(), streams.begin(), streams.end());
   stream_offsets_.push_back(static_cast<std::uint32_t>(task_streams_.size()));
   if (!link_offsets_.empty()) link_offsets_.push_back(static_cast<std::uint32_t>(task_links_.size()));
@@ -111,18 +111,42 @@ void TaskGraph::add_dependency(TaskId before, TaskId after) {
   dep_after_.push_back(after);
 }
 
-std::size_t TaskGraph::TaskRecordHash::operator()(const TaskRecord& r) const {
-  const auto d = static_cast<std::uint64_t>(r.duration.count_ns());
-  const std::uint64_t k = (std::uint64_t{r.tag} << 1) | std::uint64_t{r.transfer};
-  return static_cast<std::size_t>((d * 0x9E3779B97F4A7C15ull) ^ (k * 0xC2B2AE3D27D4EB4Full));
+namespace {
+
+constexpr std::size_t kCacheSize = 1024;  // entries of each interning cache
+constexpr std::uint32_t kEmpty = ~std::uint32_t{0};
+
+std::size_t cache_slot(std::uint64_t a, std::uint64_t b) {
+  return static_cast<std::size_t>(((a * 0x9E3779B97F4A7C15ull) ^ (b * 0xC2B2AE3D27D4EB4Full)) >> 54) % kCacheSize;
 }
 
+}  // namespace
+
 std::uint32_t TaskGraph::intern(const TaskRecord& record) {
-  if (!records_.empty() && records_[last_record_] == record) return last_record_;
-  const auto [it, inserted] = record_index_.try_emplace(record, static_cast<std::uint32_t>(records_.size()));
-  if (inserted) records_.push_back(record);
-  last_record_ = it->second;
-  return last_record_;
+  if (record_cache_.empty()) record_cache_.assign(kCacheSize, kEmpty);
+  auto& cached = record_cache_[cache_slot(static_cast<std::uint64_t>(record.duration.count_ns()),
+                                          (std::uint64_t{record.tag} << 1) | std::uint64_t{record.transfer})];
+  if (cached == kEmpty || !(records_[cached] == record)) {
+    cached = static_cast<std::uint32_t>(records_.size());
+    records_.push_back(record);
+  }
+  return cached;
+}
+
+// Two specs are the same when their doubles have the same bit patterns (so 0.0 and -0.0
+// stay apart and each flow reads back exactly what it was given).
+std::uint32_t TaskGraph::intern_spec(double bytes, double max_rate) {
+  const auto b = std::bit_cast<std::uint64_t>(bytes);
+  const auto r = std::bit_cast<std::uint64_t>(max_rate);
+  if (spec_cache_.empty()) spec_cache_.assign(kCacheSize, kEmpty);
+  auto& cached = spec_cache_[cache_slot(b, r)];
+  if (cached == kEmpty || std::bit_cast<std::uint64_t>(spec_bytes_[cached]) != b ||
+      std::bit_cast<std::uint64_t>(spec_max_rate_[cached]) != r) {
+    cached = static_cast<std::uint32_t>(spec_bytes_.size());
+    spec_bytes_.push_back(bytes);
+    spec_max_rate_.push_back(max_rate);
+  }
+  return cached;
 }
 
 TaskId TaskGraph::task_of(FlowId flow) const {

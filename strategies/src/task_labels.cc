@@ -2,20 +2,13 @@
 
 namespace ptsim::strategies {
 
-std::size_t TaskLabels::Hash::operator()(const TaskLabel& l) const {
-  const std::uint64_t a = (std::uint64_t{static_cast<std::uint16_t>(l.op)} << 8) | static_cast<std::uint8_t>(l.kind);
-  const std::uint64_t b = (std::uint64_t{static_cast<std::uint32_t>(l.layer)} << 32) | static_cast<std::uint32_t>(l.microbatch);
-  const std::uint64_t c = (a << 32) | static_cast<std::uint32_t>(l.peer_stage);
-  return static_cast<std::size_t>((b * 0x9E3779B97F4A7C15ull) ^ (c * 0xC2B2AE3D27D4EB4Full));
-}
-
 void TaskLabels::push_back(const TaskLabel& label) {
-  if (table_.empty() || !(table_[last_] == label)) {
-    const auto [it, inserted] = index_.try_emplace(label, static_cast<std::uint32_t>(table_.size()));
-    if (inserted) table_.push_back(label);
-    last_ = it->second;
+  if (ids_.empty() || !(table_[ids_.back()] == label)) {
+    ids_.push_back(static_cast<std::uint32_t>(table_.size()));
+    table_.push_back(label);
+  } else {
+    ids_.push_back(ids_.back());
   }
-  ids_.push_back(last_);
 }
 
 std::string_view to_string(TaskKind kind) {

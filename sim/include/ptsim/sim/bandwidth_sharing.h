@@ -38,13 +38,23 @@ struct FlowNetwork {
   std::span<const double> link_capacity_bytes_per_s;  // per link; > 0 on every path
   std::span<const std::uint32_t> path_offsets;        // per flow + 1
   std::span<const LinkId> path_links;                 // flow f: [offsets[f], offsets[f+1])
-  std::span<const double> max_rate_bytes_per_s;       // per flow; 0 = no cap
+  // Per flow its cap (0 = none); or, when max_rate_index is given, per entry of that table
+  // and flow f's cap is max_rate_bytes_per_s[max_rate_index[f]] (TaskGraph shares one
+  // (bytes, cap) record among the flows that have the same).
+  std::span<const double> max_rate_bytes_per_s;
+  std::span<const std::uint32_t> max_rate_index = {};
 
   static FlowNetwork of(const TaskGraph& graph) {
-    return {graph.link_capacities(), graph.path_offsets(), graph.path_links(), graph.flow_max_rates()};
+    return {graph.link_capacities(), graph.path_offsets(), graph.path_links(), graph.flow_spec_max_rates(),
+            graph.flow_spec_ids()};
   }
   std::size_t num_links() const { return link_capacity_bytes_per_s.size(); }
-  std::size_t num_flows() const { return max_rate_bytes_per_s.size(); }
+  std::size_t num_flows() const {
+    return max_rate_index.empty() ? max_rate_bytes_per_s.size() : max_rate_index.size();
+  }
+  double max_rate(FlowId f) const {
+    return max_rate_index.empty() ? max_rate_bytes_per_s[f] : max_rate_bytes_per_s[max_rate_index[f]];
+  }
   std::span<const LinkId> path(FlowId f) const {
     return path_links.subspan(path_offsets[f], path_offsets[f + 1] - path_offsets[f]);
   }

@@ -12,7 +12,6 @@
 #include <cstdint>
 #include <span>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "ptsim/sim/time.h"
@@ -104,7 +103,7 @@ class TaskGraph {
   std::size_t num_links() const { return links_.size(); }
   std::size_t num_tasks() const { return task_record_.size(); }
   std::size_t num_dependencies() const { return dep_before_.size(); }
-  std::size_t num_flows() const { return flow_bytes_.size(); }
+  std::size_t num_flows() const { return flow_spec_.size(); }
 
   const Process& process(ProcessId id) const { return processes_.at(id); }
   const Stream& stream(StreamId id) const { return streams_.at(id); }
@@ -124,16 +123,19 @@ class TaskGraph {
   IdRange<FlowId> flows_of(TaskId task) const { return {flow_offsets_[task], flow_offsets_[task + 1]}; }
   // The transfer carrying `flow` (a binary search over the tasks' flow offsets).
   TaskId task_of(FlowId flow) const;
-  double flow_bytes(FlowId flow) const { return flow_bytes_[flow]; }
-  double flow_max_rate_bytes_per_s(FlowId flow) const { return flow_max_rate_[flow]; }
+  double flow_bytes(FlowId flow) const { return spec_bytes_[flow_spec_[flow]]; }
+  double flow_max_rate_bytes_per_s(FlowId flow) const { return spec_max_rate_[flow_spec_[flow]]; }
   std::span<const LinkId> path_of(FlowId flow) const {
     const auto begin = path_offsets_[flow];
     return {path_links_.data() + begin, path_offsets_[flow + 1] - begin};
   }
-  // Whole arrays, for simulators: per link capacity, per flow cap, and every path as
-  // path_links()[path_offsets()[f] .. path_offsets()[f + 1]).
+  // Whole arrays, for simulators: per link capacity; per flow the index of its (bytes, cap)
+  // record and per record the cap (flow f's cap is flow_spec_max_rates()[flow_spec_ids()[f]]);
+  // every path as path_links()[path_offsets()[f] .. path_offsets()[f + 1]).
   std::span<const double> link_capacities() const { return link_capacity_; }
-  std::span<const double> flow_max_rates() const { return flow_max_rate_; }
+  std::span<const std::uint32_t> flow_spec_ids() const { return flow_spec_; }
+  std::span<const double> flow_spec_max_rates() const { return spec_max_rate_; }
+  std::size_t num_flow_specs() const { return spec_bytes_.size(); }
   std::span<const std::uint32_t> path_offsets() const { return path_offsets_; }
   std::span<const LinkId> path_links() const { return path_links_; }
   // Dependencies in insertion order, as parallel arrays.
@@ -154,13 +156,12 @@ class TaskGraph {
     bool transfer = false;
     bool operator==(const TaskRecord&) const = default;
   };
-  struct TaskRecordHash {
-    std::size_t operator()(const TaskRecord& r) const;
-  };
+  // Interning looks in a small direct-mapped cache (hash -> record) only: the ranks of a
+  // stage add the same task one after the other, so it finds nearly every repeat, and a
+  // graph of all-different tasks pays 4 bytes per task, never a hash-table node.
   std::uint32_t intern(const TaskRecord& record);
   std::vector<TaskRecord> records_;
-  std::unordered_map<TaskRecord, std::uint32_t, TaskRecordHash> record_index_;
-  std::uint32_t last_record_ = 0;  // consecutive tasks mostly repeat a record
+  std::vector<std::uint32_t> record_cache_;
   std::vector<std::uint32_t> task_record_;  // per task
   // Per task, its streams and links as ranges in flat arrays (offsets_[t]..offsets_[t+1]).
   std::vector<std::uint32_t> stream_offsets_{0};
@@ -171,8 +172,13 @@ class TaskGraph {
   std::vector<LinkId> task_links_;
   // Per task, its flows (flow_offsets_[t]..flow_offsets_[t+1]); per flow, its path.
   std::vector<FlowId> flow_offsets_{0};
-  std::vector<double> flow_bytes_;
-  std::vector<double> flow_max_rate_;
+  // Per flow an index into the distinct (bytes, cap) pairs: a collective's flows (one per
+  // member and direction) all carry the same bytes at the same cap.
+  std::vector<std::uint32_t> flow_spec_;
+  std::vector<double> spec_bytes_;
+  std::vector<double> spec_max_rate_;
+  std::vector<std::uint32_t> spec_cache_;  // direct-mapped, as record_cache_
+  std::uint32_t intern_spec(double bytes, double max_rate);
   std::vector<std::uint32_t> path_offsets_{0};
   std::vector<LinkId> path_links_;
   std::vector<TaskId> dep_before_;

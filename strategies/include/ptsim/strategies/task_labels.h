@@ -10,7 +10,6 @@
 #include <iterator>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 namespace ptsim::strategies {
@@ -125,12 +124,10 @@ class TaskLabels {
   iterator end() const { return {this, ids_.size()}; }
 
  private:
-  struct Hash {
-    std::size_t operator()(const TaskLabel& label) const;
-  };
+  // A label equal to the previous task's shares its entry (the ranks of a stage add the
+  // same op one after the other); any other gets a new one, so the table never costs more
+  // than one entry per task and pushing never hashes.
   std::vector<TaskLabel> table_;
-  std::unordered_map<TaskLabel, std::uint32_t, Hash> index_;
-  std::uint32_t last_ = 0;  // consecutive tasks (a stage's ranks) mostly repeat a label
   std::vector<std::uint32_t> ids_;  // per task
 };
 
