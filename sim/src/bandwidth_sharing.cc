@@ -44,6 +44,8 @@ double MaxMinFairSharing::rate_bytes_per_s(FlowId flow) const {
 }
 
 void MaxMinFairSharing::add_flow(FlowId flow) {
+  // Per link member entry and per heap entry: 8 and 16 bytes (the heap holds a component).
+  static_assert(sizeof(Member) == 8 && sizeof(Level) == 16);
   const std::uint32_t slot = slots_->insert(flow);
   if (slot == active_.size()) active_.emplace_back();
   Active& a = active_[slot];

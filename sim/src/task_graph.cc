@@ -123,6 +123,10 @@ std::size_t cache_slot(std::uint64_t a, std::uint64_t b) {
 }  // namespace
 
 std::uint32_t TaskGraph::intern(const TaskRecord& record) {
+  // Bytes per task and per flow bound a full-mode step's memory (docs/performance.md): a
+  // task stores a 4-byte record index, a flow a 4-byte (bytes, cap) index.
+  static_assert(sizeof(TaskRecord) <= 16, "a task record grew: every distinct task pays it");
+  static_assert(sizeof(task_record_[0]) == 4 && sizeof(flow_spec_[0]) == 4, "per-task and per-flow indexes are 4 bytes");
   if (record_cache_.empty()) record_cache_.assign(kCacheSize, kEmpty);
   auto& cached = record_cache_[cache_slot(static_cast<std::uint64_t>(record.duration.count_ns()),
                                           (std::uint64_t{record.tag} << 1) | std::uint64_t{record.transfer})];

@@ -2,6 +2,10 @@
 
 namespace ptsim::strategies {
 
+// A full-mode step has tens of millions of tasks: each stores a 4-byte index, the table
+// one 16-byte label per run of equal labels.
+static_assert(sizeof(TaskLabel) == 16, "TaskLabel grew");
+
 void TaskLabels::push_back(const TaskLabel& label) {
   if (ids_.empty() || !(table_[ids_.back()] == label)) {
     ids_.push_back(static_cast<std::uint32_t>(table_.size()));

@@ -6,6 +6,10 @@
 // A transfer task instead moves flows of bytes over paths of links with a capacity; how
 // long it takes depends on the flows sharing those links (see bandwidth_sharing.h). Flows
 // and paths live in flat arrays: flow ids are dense, a task's flows are consecutive.
+// Layout, for graphs of tens of millions of tasks (a full-mode step): per task a 4-byte
+// index into shared (duration, tag, kind) records, its stream and flow offsets; per flow
+// a 4-byte index into shared (bytes, cap) records and its path offset; 8 bytes per
+// dependency. Equal tasks and flows added one after another share a record.
 #pragma once
 
 #include <cstddef>
