@@ -53,6 +53,7 @@ void MaxMinFairSharing::add_flow(FlowId flow) {
   a.rate = 0;
   a.seen = 0;
   a.heap_pos = kNotInHeap;
+  a.live = true;
   const auto path = net_.path(flow);
   a.member_pos.resize(path.size());
   for (std::uint32_t k = 0; k < path.size(); ++k) {
@@ -60,12 +61,12 @@ void MaxMinFairSharing::add_flow(FlowId flow) {
     a.member_pos[k] = static_cast<std::uint32_t>(on_link.size());
     on_link.push_back(Member{slot, k});
   }
-  added_.push_back(flow);
+  added_.push_back(slot);
 }
 
 void MaxMinFairSharing::remove_flow(FlowId flow) {
-  const std::uint32_t slot = slots_->find(flow);
-  assert(slot != detail::FlowSlots::kNone && "removing a flow that is not active");
+  assert(slots_->find(flow) != detail::FlowSlots::kNone && "removing a flow that is not active");
+  const std::uint32_t slot = slots_->erase(flow);  // its entries stay valid until reused
   Active& a = active_[slot];
   const auto path = net_.path(flow);
   for (std::uint32_t k = 0; k < path.size(); ++k) {
@@ -76,7 +77,7 @@ void MaxMinFairSharing::remove_flow(FlowId flow) {
     on_link.pop_back();
   }
   a.rate = 0;
-  slots_->erase(flow);
+  a.live = false;
   removed_.push_back(flow);
 }
 
@@ -109,6 +110,7 @@ void MaxMinFairSharing::visit_flow(std::uint32_t slot) {
 
 void MaxMinFairSharing::recompute(std::vector<FlowId>& changed) {
   changed.clear();
+  changed_rates_.clear();
   if (added_.empty() && removed_.empty()) return;
   ++epoch_;
   component_links_.clear();
@@ -117,10 +119,10 @@ void MaxMinFairSharing::recompute(std::vector<FlowId>& changed) {
   for (FlowId f : removed_) {
     for (LinkId l : net_.path(f)) visit_link(l);
   }
-  for (FlowId f : added_) {
-    // A flow added and removed again since the last recompute has no slot any more.
-    const std::uint32_t slot = slots_->find(f);
-    if (slot != detail::FlowSlots::kNone && active_[slot].seen != epoch_) visit_flow(slot);
+  for (const std::uint32_t slot : added_) {
+    // A flow added and removed again since the last recompute is no longer live (its slot
+    // may since hold another added flow, which is then visited either way).
+    if (active_[slot].live && active_[slot].seen != epoch_) visit_flow(slot);
   }
   added_.clear();
   removed_.clear();
@@ -144,6 +146,7 @@ void MaxMinFairSharing::freeze(std::uint32_t slot, double rate) {
   if (!same_rate(rate, a.rate)) {
     a.rate = rate;
     changed_->push_back(a.flow);
+    changed_rates_.push_back(rate);
   }
   if (net_.max_rate(a.flow) > 0) heap_erase(num_links_ + a.flow, slot);
   for (LinkId l : net_.path(a.flow)) {
@@ -342,6 +345,7 @@ bool FifoSharing::is_head_everywhere(FlowId flow) const {
 
 void FifoSharing::recompute(std::vector<FlowId>& changed) {
   changed.clear();
+  changed_rates_.clear();
   // Flows added together arrive in id order, behind every flow already queued.
   std::sort(added_.begin(), added_.end());
   for (FlowId f : added_) {
@@ -357,6 +361,7 @@ void FifoSharing::recompute(std::vector<FlowId>& changed) {
     if (!active_[f] || rate_[f] > 0 || !is_head_everywhere(f)) continue;
     rate_[f] = solo_rate_[f];
     changed.push_back(f);
+    changed_rates_.push_back(rate_[f]);
   }
   candidates_.clear();
 }

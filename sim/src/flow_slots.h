@@ -51,14 +51,15 @@ class FlowSlots {
     }
   }
 
-  // Frees `flow`'s slot (it must hold one).
-  void erase(FlowId flow) {
+  // Frees `flow`'s slot (it must hold one) and returns it.
+  std::uint32_t erase(FlowId flow) {
     std::size_t i = home(flow);
     while (table_[i].flow != flow || table_[i].slot == kNone) {
       assert(table_[i].slot != kNone && "erasing a flow without a slot");
       i = (i + 1) & mask_;
     }
-    free_.push_back(table_[i].slot);
+    const std::uint32_t freed = table_[i].slot;
+    free_.push_back(freed);
     --size_;
     // Backward shift: move later entries of the probe run into the hole when their home
     // position allows, so lookups never need tombstones.
@@ -73,6 +74,7 @@ class FlowSlots {
       }
     }
     table_[hole] = Entry{};
+    return freed;
   }
 
  private:

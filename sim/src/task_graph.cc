@@ -111,46 +111,19 @@ void TaskGraph::add_dependency(TaskId before, TaskId after) {
   dep_after_.push_back(after);
 }
 
-namespace {
-
-constexpr std::size_t kCacheSize = 1024;  // entries of each interning cache
-constexpr std::uint32_t kEmpty = ~std::uint32_t{0};
-
-std::size_t cache_slot(std::uint64_t a, std::uint64_t b) {
-  return static_cast<std::size_t>(((a * 0x9E3779B97F4A7C15ull) ^ (b * 0xC2B2AE3D27D4EB4Full)) >> 54) % kCacheSize;
-}
-
-}  // namespace
-
-std::uint32_t TaskGraph::intern(const TaskRecord& record) {
+std::uint32_t TaskGraph::add_record(const TaskRecord& record) {
   // Bytes per task and per flow bound a full-mode step's memory (docs/performance.md): a
   // task stores a 4-byte record index, a flow a 4-byte (bytes, cap) index.
   static_assert(sizeof(TaskRecord) <= 16, "a task record grew: every distinct task pays it");
   static_assert(sizeof(task_record_[0]) == 4 && sizeof(flow_spec_[0]) == 4, "per-task and per-flow indexes are 4 bytes");
-  if (record_cache_.empty()) record_cache_.assign(kCacheSize, kEmpty);
-  auto& cached = record_cache_[cache_slot(static_cast<std::uint64_t>(record.duration.count_ns()),
-                                          (std::uint64_t{record.tag} << 1) | std::uint64_t{record.transfer})];
-  if (cached == kEmpty || !(records_[cached] == record)) {
-    cached = static_cast<std::uint32_t>(records_.size());
-    records_.push_back(record);
-  }
-  return cached;
+  records_.push_back(record);
+  return static_cast<std::uint32_t>(records_.size() - 1);
 }
 
-// Two specs are the same when their doubles have the same bit patterns (so 0.0 and -0.0
-// stay apart and each flow reads back exactly what it was given).
-std::uint32_t TaskGraph::intern_spec(double bytes, double max_rate) {
-  const auto b = std::bit_cast<std::uint64_t>(bytes);
-  const auto r = std::bit_cast<std::uint64_t>(max_rate);
-  if (spec_cache_.empty()) spec_cache_.assign(kCacheSize, kEmpty);
-  auto& cached = spec_cache_[cache_slot(b, r)];
-  if (cached == kEmpty || std::bit_cast<std::uint64_t>(spec_bytes_[cached]) != b ||
-      std::bit_cast<std::uint64_t>(spec_max_rate_[cached]) != r) {
-    cached = static_cast<std::uint32_t>(spec_bytes_.size());
-    spec_bytes_.push_back(bytes);
-    spec_max_rate_.push_back(max_rate);
-  }
-  return cached;
+std::uint32_t TaskGraph::add_spec(double bytes, double max_rate) {
+  spec_bytes_.push_back(bytes);
+  spec_max_rate_.push_back(max_rate);
+  return static_cast<std::uint32_t>(spec_bytes_.size() - 1);
 }
 
 TaskId TaskGraph::task_of(FlowId flow) const {

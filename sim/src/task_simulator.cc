@@ -153,14 +153,16 @@ class Runner {
     recompute_pending_ = false;
     sharing_->recompute(changed_);
     const Time now = engine_.now();
-    for (const FlowId id : changed_) {
+    const auto rates = sharing_->changed_rates();
+    for (std::size_t i = 0; i < changed_.size(); ++i) {
+      const FlowId id = changed_[i];
       const std::uint32_t f = slots_.find(id);
       if (rate_[f] > 0) {
         const double elapsed_s = static_cast<double>((now - rate_since_[f]).count_ns()) / 1e9;
         remaining_bytes_[f] = std::max(0.0, remaining_bytes_[f] - rate_[f] * elapsed_s);
       }
       rate_since_[f] = now;
-      rate_[f] = sharing_->rate_bytes_per_s(id);
+      rate_[f] = rates[i];
       if (rate_[f] > 0) {
         completions_.set(f, id, now + time_to_send(remaining_bytes_[f], rate_[f], now));
       } else {

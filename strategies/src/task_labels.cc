@@ -6,15 +6,6 @@ namespace ptsim::strategies {
 // one 16-byte label per run of equal labels.
 static_assert(sizeof(TaskLabel) == 16, "TaskLabel grew");
 
-void TaskLabels::push_back(const TaskLabel& label) {
-  if (ids_.empty() || !(table_[ids_.back()] == label)) {
-    ids_.push_back(static_cast<std::uint32_t>(table_.size()));
-    table_.push_back(label);
-  } else {
-    ids_.push_back(ids_.back());
-  }
-}
-
 std::string_view to_string(TaskKind kind) {
   switch (kind) {
     case TaskKind::forward: return "forward";

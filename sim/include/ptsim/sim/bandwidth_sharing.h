@@ -72,6 +72,12 @@ class BandwidthSharing {
   // replaces `changed` by the active flows whose rate changed, in a deterministic order.
   virtual void recompute(std::vector<FlowId>& changed) = 0;
   virtual double rate_bytes_per_s(FlowId flow) const = 0;
+  // After recompute(): the new rate of each flow in `changed`, in the same order (what
+  // rate_bytes_per_s() would return, without looking each flow up).
+  std::span<const double> changed_rates() const { return changed_rates_; }
+
+ protected:
+  std::vector<double> changed_rates_;
 };
 
 // Max-min fairness by progressive filling: all rates rise together; a link whose capacity
@@ -110,6 +116,7 @@ class MaxMinFairSharing final : public BandwidthSharing {
     double rate = 0;
     std::uint64_t seen = 0;  // in the component when == epoch_, frozen when == frozen_epoch_
     std::uint32_t heap_pos = 0;
+    bool live = false;  // false once removed (the slot waits for reuse)
     std::vector<std::uint32_t> member_pos;  // per path entry: index in members_[link]
   };
   void visit_link(LinkId link);
@@ -129,7 +136,7 @@ class MaxMinFairSharing final : public BandwidthSharing {
   std::vector<std::vector<Member>> members_;   // per link: active flows on it
   std::unique_ptr<detail::FlowSlots> slots_;   // active flow -> slot
   std::vector<Active> active_;                 // per slot
-  std::vector<FlowId> added_;
+  std::vector<std::uint32_t> added_;           // slots
   std::vector<FlowId> removed_;
   // Scratch for one recompute; stamps avoid clearing per-link/per-flow state.
   std::uint64_t epoch_ = 0;

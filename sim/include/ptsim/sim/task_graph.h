@@ -12,6 +12,7 @@
 // dependency. Equal tasks and flows added one after another share a record.
 #pragma once
 
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -163,7 +164,19 @@ class TaskGraph {
   // Interning looks in a small direct-mapped cache (hash -> record) only: the ranks of a
   // stage add the same task one after the other, so it finds nearly every repeat, and a
   // graph of all-different tasks pays 4 bytes per task, never a hash-table node.
-  std::uint32_t intern(const TaskRecord& record);
+  static constexpr std::size_t kCacheSize = 1024;  // entries of each interning cache
+  static constexpr std::uint32_t kEmpty = ~std::uint32_t{0};
+  static std::size_t cache_slot(std::uint64_t a, std::uint64_t b) {
+    return static_cast<std::size_t>(((a * 0x9E3779B97F4A7C15ull) ^ (b * 0xC2B2AE3D27D4EB4Full)) >> 54) % kCacheSize;
+  }
+  std::uint32_t intern(const TaskRecord& record) {
+    if (record_cache_.empty()) record_cache_.assign(kCacheSize, kEmpty);
+    auto& cached = record_cache_[cache_slot(static_cast<std::uint64_t>(record.duration.count_ns()),
+                                            (std::uint64_t{record.tag} << 1) | std::uint64_t{record.transfer})];
+    if (cached == kEmpty || !(records_[cached] == record)) cached = add_record(record);
+    return cached;
+  }
+  std::uint32_t add_record(const TaskRecord& record);
   std::vector<TaskRecord> records_;
   std::vector<std::uint32_t> record_cache_;
   std::vector<std::uint32_t> task_record_;  // per task
@@ -182,7 +195,20 @@ class TaskGraph {
   std::vector<double> spec_bytes_;
   std::vector<double> spec_max_rate_;
   std::vector<std::uint32_t> spec_cache_;  // direct-mapped, as record_cache_
-  std::uint32_t intern_spec(double bytes, double max_rate);
+  // Two specs are the same when their doubles have the same bit patterns (so 0.0 and -0.0
+  // stay apart and each flow reads back exactly what it was given).
+  std::uint32_t intern_spec(double bytes, double max_rate) {
+    const auto b = std::bit_cast<std::uint64_t>(bytes);
+    const auto r = std::bit_cast<std::uint64_t>(max_rate);
+    if (spec_cache_.empty()) spec_cache_.assign(kCacheSize, kEmpty);
+    auto& cached = spec_cache_[cache_slot(b, r)];
+    if (cached == kEmpty || std::bit_cast<std::uint64_t>(spec_bytes_[cached]) != b ||
+        std::bit_cast<std::uint64_t>(spec_max_rate_[cached]) != r) {
+      cached = add_spec(bytes, max_rate);
+    }
+    return cached;
+  }
+  std::uint32_t add_spec(double bytes, double max_rate);
   std::vector<std::uint32_t> path_offsets_{0};
   std::vector<LinkId> path_links_;
   std::vector<TaskId> dep_before_;

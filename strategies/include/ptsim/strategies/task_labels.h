@@ -114,7 +114,14 @@ class TaskLabels {
     std::size_t i_ = 0;
   };
 
-  void push_back(const TaskLabel& label);
+  void push_back(const TaskLabel& label) {
+    if (!ids_.empty() && table_[ids_.back()] == label) {
+      ids_.push_back(ids_.back());
+    } else {
+      ids_.push_back(static_cast<std::uint32_t>(table_.size()));
+      table_.push_back(label);
+    }
+  }
   TaskLabel operator[](std::size_t task) const { return table_[ids_[task]]; }
   TaskLabel at(std::size_t task) const { return table_.at(ids_.at(task)); }
   std::size_t size() const { return ids_.size(); }
