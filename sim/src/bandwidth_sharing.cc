@@ -1,5 +1,7 @@
 #include "ptsim/sim/bandwidth_sharing.h"
 
+#include "flow_slots.h"
+
 #include <algorithm>
 #include <cassert>
 #include <cmath>
@@ -20,50 +22,62 @@ bool same_rate(double a, double b) {
 
 // ---- MaxMinFairSharing ----------------------------------------------------------------
 
-MaxMinFairSharing::MaxMinFairSharing(FlowNetwork network) : net_(network) {
+MaxMinFairSharing::MaxMinFairSharing(FlowNetwork network)
+    : net_(network), slots_(std::make_unique<detail::FlowSlots>()) {
   const std::size_t links = net_.num_links();
   const std::size_t flows = net_.num_flows();
   if (links + flows >= kNotInHeap) throw std::length_error("MaxMinFairSharing: too many links and flows");
   num_links_ = static_cast<std::uint32_t>(links);
   members_.resize(links);
-  member_pos_.assign(net_.path_links.size(), 0);
-  active_.assign(flows, 0);
-  rate_.assign(flows, 0.0);
   link_seen_.assign(links, 0);
-  flow_seen_.assign(flows, 0);
   link_touched_.assign(links, 0);
   remaining_capacity_.assign(links, 0.0);
   unfrozen_.assign(links, 0);
-  heap_pos_.assign(links + flows, kNotInHeap);
+  link_heap_pos_.assign(links, kNotInHeap);
+}
+
+MaxMinFairSharing::~MaxMinFairSharing() = default;
+
+double MaxMinFairSharing::rate_bytes_per_s(FlowId flow) const {
+  const std::uint32_t slot = slots_->find(flow);
+  return slot == detail::FlowSlots::kNone ? 0.0 : active_[slot].rate;
 }
 
 void MaxMinFairSharing::add_flow(FlowId flow) {
-  assert(!active_[flow] && "flow added twice");
-  active_[flow] = 1;
-  rate_[flow] = 0;
-  const auto first = net_.path_offsets[flow];
+  // Per link member entry and per heap entry: 8 and 16 bytes (the heap holds a component).
+  static_assert(sizeof(Member) == 8 && sizeof(Level) == 16);
+  const std::uint32_t slot = slots_->insert(flow);
+  if (slot == active_.size()) active_.emplace_back();
+  Active& a = active_[slot];
+  a.flow = flow;
+  a.rate = 0;
+  a.seen = 0;
+  a.heap_pos = kNotInHeap;
+  a.live = true;
   const auto path = net_.path(flow);
+  a.member_pos.resize(path.size());
   for (std::uint32_t k = 0; k < path.size(); ++k) {
     auto& on_link = members_[path[k]];
-    member_pos_[first + k] = static_cast<std::uint32_t>(on_link.size());
-    on_link.push_back(Member{flow, first + k});
+    a.member_pos[k] = static_cast<std::uint32_t>(on_link.size());
+    on_link.push_back(Member{slot, k});
   }
-  added_.push_back(flow);
+  added_.push_back(slot);
 }
 
 void MaxMinFairSharing::remove_flow(FlowId flow) {
-  assert(active_[flow] && "removing a flow that is not active");
-  active_[flow] = 0;
-  rate_[flow] = 0;
-  const auto first = net_.path_offsets[flow];
+  assert(slots_->find(flow) != detail::FlowSlots::kNone && "removing a flow that is not active");
+  const std::uint32_t slot = slots_->erase(flow);  // its entries stay valid until reused
+  Active& a = active_[slot];
   const auto path = net_.path(flow);
   for (std::uint32_t k = 0; k < path.size(); ++k) {
     auto& on_link = members_[path[k]];
-    const std::uint32_t pos = member_pos_[first + k];
+    const std::uint32_t pos = a.member_pos[k];
     on_link[pos] = on_link.back();
-    member_pos_[on_link[pos].entry] = pos;
+    active_[on_link[pos].slot].member_pos[on_link[pos].entry] = pos;
     on_link.pop_back();
   }
+  a.rate = 0;
+  a.live = false;
   removed_.push_back(flow);
 }
 
@@ -77,24 +91,26 @@ void MaxMinFairSharing::visit_link(LinkId link) {
   unfrozen_[link] = n;
   remaining_capacity_[link] = net_.link_capacity_bytes_per_s[link];
   if (n > 0) {
-    heap_pos_[link] = static_cast<std::uint32_t>(heap_.size());
-    heap_.push_back(Level{remaining_capacity_[link] / n, link});
+    link_heap_pos_[link] = static_cast<std::uint32_t>(heap_.size());
+    heap_.push_back(Level{remaining_capacity_[link] / n, link, 0});
   }
 }
 
-void MaxMinFairSharing::visit_flow(FlowId flow) {
-  flow_seen_[flow] = epoch_;
+void MaxMinFairSharing::visit_flow(std::uint32_t slot) {
+  Active& a = active_[slot];
+  a.seen = epoch_;
   ++component_size_;
-  const double cap = net_.max_rate_bytes_per_s[flow];
+  const double cap = net_.max_rate(a.flow);
   if (cap > 0) {
-    heap_pos_[num_links_ + flow] = static_cast<std::uint32_t>(heap_.size());
-    heap_.push_back(Level{cap, num_links_ + flow});
+    a.heap_pos = static_cast<std::uint32_t>(heap_.size());
+    heap_.push_back(Level{cap, num_links_ + a.flow, slot});
   }
-  for (LinkId l : net_.path(flow)) visit_link(l);
+  for (LinkId l : net_.path(a.flow)) visit_link(l);
 }
 
 void MaxMinFairSharing::recompute(std::vector<FlowId>& changed) {
   changed.clear();
+  changed_rates_.clear();
   if (added_.empty() && removed_.empty()) return;
   ++epoch_;
   component_links_.clear();
@@ -103,15 +119,17 @@ void MaxMinFairSharing::recompute(std::vector<FlowId>& changed) {
   for (FlowId f : removed_) {
     for (LinkId l : net_.path(f)) visit_link(l);
   }
-  for (FlowId f : added_) {
-    if (active_[f] && flow_seen_[f] != epoch_) visit_flow(f);
+  for (const std::uint32_t slot : added_) {
+    // A flow added and removed again since the last recompute is no longer live (its slot
+    // may since hold another added flow, which is then visited either way).
+    if (active_[slot].live && active_[slot].seen != epoch_) visit_flow(slot);
   }
   added_.clear();
   removed_.clear();
   // Breadth-first over links: every active flow on a component link joins, with its links.
   for (std::size_t i = 0; i < component_links_.size(); ++i) {
     for (const Member& m : members_[component_links_[i]]) {
-      if (flow_seen_[m.flow] != epoch_) visit_flow(m.flow);
+      if (active_[m.slot].seen != epoch_) visit_flow(m.slot);
     }
   }
   changed_ = &changed;
@@ -119,17 +137,19 @@ void MaxMinFairSharing::recompute(std::vector<FlowId>& changed) {
   changed_ = nullptr;
 }
 
-// Freezes `flow` at `rate` and reports it if that is a change. Frozen flows are those
-// whose flow_seen_ stamp was moved past this recompute's epoch.
-void MaxMinFairSharing::freeze(FlowId flow, double rate) {
-  flow_seen_[flow] = frozen_epoch_;
+// Freezes the flow in `slot` at `rate` and reports it if that is a change. Frozen flows
+// are those whose stamp was moved past this recompute's epoch.
+void MaxMinFairSharing::freeze(std::uint32_t slot, double rate) {
+  Active& a = active_[slot];
+  a.seen = frozen_epoch_;
   --component_size_;
-  if (!same_rate(rate, rate_[flow])) {
-    rate_[flow] = rate;
-    changed_->push_back(flow);
+  if (!same_rate(rate, a.rate)) {
+    a.rate = rate;
+    changed_->push_back(a.flow);
+    changed_rates_.push_back(rate);
   }
-  if (net_.max_rate_bytes_per_s[flow] > 0) heap_erase(num_links_ + flow);
-  for (LinkId l : net_.path(flow)) {
+  if (net_.max_rate(a.flow) > 0) heap_erase(num_links_ + a.flow, slot);
+  for (LinkId l : net_.path(a.flow)) {
     remaining_capacity_[l] -= rate;
     --unfrozen_[l];
     if (link_touched_[l] != touch_epoch_) {
@@ -150,14 +170,14 @@ void MaxMinFairSharing::fill() {
 
   while (!heap_.empty()) {
     const Level top = heap_.front();
-    heap_erase(top.node);
+    heap_erase(top.node, top.slot);
     level_ = std::max(level_, top.share);
     ++touch_epoch_;  // each link touched below is updated once
     if (top.node >= num_links_) {
-      freeze(top.node - num_links_, top.share);
+      freeze(top.slot, top.share);
     } else {
       for (const Member& m : members_[top.node]) {
-        if (flow_seen_[m.flow] != frozen_epoch_) freeze(m.flow, level_);
+        if (active_[m.slot].seen != frozen_epoch_) freeze(m.slot, level_);
       }
     }
     // Many keys changed (a link shared by many flows was the bottleneck): rebuilding the
@@ -166,15 +186,15 @@ void MaxMinFairSharing::fill() {
     for (LinkId l : touched_) {
       if (unfrozen_[l] == 0) {  // all its flows are frozen: it is no longer a candidate
         if (!rebuild) {
-          heap_erase(l);
-        } else if (heap_pos_[l] != kNotInHeap) {
-          heap_[heap_pos_[l]].share = -1.0;  // dropped by the rebuild below
+          heap_erase(l, 0);
+        } else if (link_heap_pos_[l] != kNotInHeap) {
+          heap_[link_heap_pos_[l]].share = -1.0;  // dropped by the rebuild below
         }
         continue;
       }
       const double share = std::max(std::max(remaining_capacity_[l], 0.0) / unfrozen_[l], level_);
       if (rebuild) {
-        heap_[heap_pos_[l]].share = share;
+        heap_[link_heap_pos_[l]].share = share;
       } else {
         heap_set(l, share);
       }
@@ -184,10 +204,10 @@ void MaxMinFairSharing::fill() {
       std::size_t kept = 0;
       for (std::size_t i = 0; i < heap_.size(); ++i) {
         if (heap_[i].share < 0) {
-          heap_pos_[heap_[i].node] = kNotInHeap;
+          heap_pos(heap_[i]) = kNotInHeap;
         } else {
           heap_[kept] = heap_[i];
-          heap_pos_[heap_[kept].node] = static_cast<std::uint32_t>(kept);
+          heap_pos(heap_[kept]) = static_cast<std::uint32_t>(kept);
           ++kept;
         }
       }
@@ -202,11 +222,16 @@ bool MaxMinFairSharing::Level::operator<(const Level& other) const {
   return share != other.share ? share < other.share : node < other.node;
 }
 
+std::uint32_t& MaxMinFairSharing::heap_pos(const Level& level) {
+  return level.node < num_links_ ? link_heap_pos_[level.node] : active_[level.slot].heap_pos;
+}
+
+// Links only: flows enter the heap when visited and leave it when frozen.
 void MaxMinFairSharing::heap_set(std::uint32_t node, double share) {
-  const std::uint32_t i = heap_pos_[node];
+  const std::uint32_t i = link_heap_pos_[node];
   if (i == kNotInHeap) {
-    heap_pos_[node] = static_cast<std::uint32_t>(heap_.size());
-    heap_.push_back(Level{share, node});
+    link_heap_pos_[node] = static_cast<std::uint32_t>(heap_.size());
+    heap_.push_back(Level{share, node, 0});
     sift_up(heap_.size() - 1);
     return;
   }
@@ -215,17 +240,18 @@ void MaxMinFairSharing::heap_set(std::uint32_t node, double share) {
   if (share < old) sift_up(i); else sift_down(i);
 }
 
-void MaxMinFairSharing::heap_erase(std::uint32_t node) {
-  const std::uint32_t i = heap_pos_[node];
+void MaxMinFairSharing::heap_erase(std::uint32_t node, std::uint32_t slot) {
+  std::uint32_t& pos = node < num_links_ ? link_heap_pos_[node] : active_[slot].heap_pos;
+  const std::uint32_t i = pos;
   if (i == kNotInHeap) return;
-  heap_pos_[node] = kNotInHeap;
+  pos = kNotInHeap;
   const Level last = heap_.back();
   heap_.pop_back();
   if (last.node == node) return;
   heap_[i] = last;
-  heap_pos_[last.node] = i;
+  heap_pos(last) = i;
   sift_up(i);
-  sift_down(heap_pos_[last.node]);
+  sift_down(heap_pos(last));
 }
 
 void MaxMinFairSharing::heapify() {
@@ -238,11 +264,11 @@ void MaxMinFairSharing::sift_up(std::size_t i) {
     const std::size_t parent = (i - 1) / 2;
     if (!(moving < heap_[parent])) break;
     heap_[i] = heap_[parent];
-    heap_pos_[heap_[i].node] = static_cast<std::uint32_t>(i);
+    heap_pos(heap_[i]) = static_cast<std::uint32_t>(i);
     i = parent;
   }
   heap_[i] = moving;
-  heap_pos_[moving.node] = static_cast<std::uint32_t>(i);
+  heap_pos(moving) = static_cast<std::uint32_t>(i);
 }
 
 void MaxMinFairSharing::sift_down(std::size_t i) {
@@ -254,11 +280,11 @@ void MaxMinFairSharing::sift_down(std::size_t i) {
     if (child + 1 < n && heap_[child + 1] < heap_[child]) ++child;
     if (!(heap_[child] < moving)) break;
     heap_[i] = heap_[child];
-    heap_pos_[heap_[i].node] = static_cast<std::uint32_t>(i);
+    heap_pos(heap_[i]) = static_cast<std::uint32_t>(i);
     i = child;
   }
   heap_[i] = moving;
-  heap_pos_[moving.node] = static_cast<std::uint32_t>(i);
+  heap_pos(moving) = static_cast<std::uint32_t>(i);
 }
 
 // ---- FifoSharing ----------------------------------------------------------------------
@@ -273,7 +299,7 @@ FifoSharing::FifoSharing(FlowNetwork network) : net_(network) {
   for (FlowId f = 0; f < flows; ++f) {
     double r = std::numeric_limits<double>::infinity();
     for (LinkId l : net_.path(f)) r = std::min(r, net_.link_capacity_bytes_per_s[l]);
-    const double cap = net_.max_rate_bytes_per_s[f];
+    const double cap = net_.max_rate(f);
     if (cap > 0) r = std::min(r, cap);
     solo_rate_[f] = r;
   }
@@ -319,6 +345,7 @@ bool FifoSharing::is_head_everywhere(FlowId flow) const {
 
 void FifoSharing::recompute(std::vector<FlowId>& changed) {
   changed.clear();
+  changed_rates_.clear();
   // Flows added together arrive in id order, behind every flow already queued.
   std::sort(added_.begin(), added_.end());
   for (FlowId f : added_) {
@@ -334,6 +361,7 @@ void FifoSharing::recompute(std::vector<FlowId>& changed) {
     if (!active_[f] || rate_[f] > 0 || !is_head_everywhere(f)) continue;
     rate_[f] = solo_rate_[f];
     changed.push_back(f);
+    changed_rates_.push_back(rate_[f]);
   }
   candidates_.clear();
 }

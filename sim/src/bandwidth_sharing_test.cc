@@ -234,6 +234,10 @@ TEST(MaxMin, IncrementalRatesMatchFromScratchAndAreMaxMinFair) {
       active[f] ^= 1;
     }
     incremental.recompute(changed);
+    ASSERT_EQ(incremental.changed_rates().size(), changed.size());
+    for (std::size_t i = 0; i < changed.size(); ++i) {
+      ASSERT_EQ(incremental.changed_rates()[i], incremental.rate_bytes_per_s(changed[i]));
+    }
 
     MaxMinFairSharing scratch(net);
     for (FlowId f = 0; f < kFlows; ++f) if (active[f]) scratch.add_flow(f);

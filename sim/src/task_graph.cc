@@ -1,5 +1,7 @@
 #include "ptsim/sim/task_graph.h"
 
+#include <algorithm>
+#include <bit>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -41,16 +43,14 @@ TaskId TaskGraph::add_task(std::span<const StreamId> streams, std::span<const Li
   }
   task_streams_.insert(task_streams_.end(), streams.begin(), streams.end());
   stream_offsets_.push_back(static_cast<std::uint32_t>(task_streams_.size()));
-  if (!links.empty() && link_offsets_.empty()) link_offsets_.assign(durations_.size() + 1, 0);  // first holder
+  if (!links.empty() && link_offsets_.empty()) link_offsets_.assign(num_tasks() + 1, 0);  // first holder
   if (!link_offsets_.empty()) {
     task_links_.insert(task_links_.end(), links.begin(), links.end());
     link_offsets_.push_back(static_cast<std::uint32_t>(task_links_.size()));
   }
   flow_offsets_.push_back(flow_offsets_.back());
-  durations_.push_back(duration);
-  tags_.push_back(tag);
-  is_transfer_.push_back(0);
-  return static_cast<TaskId>(durations_.size() - 1);
+  task_record_.push_back(intern(TaskRecord{duration, tag, false}));
+  return static_cast<TaskId>(num_tasks() - 1);
 }
 
 TaskId TaskGraph::add_transfer(std::span<const StreamId> streams, std::span<const FlowSpec> flows,
@@ -89,22 +89,17 @@ TaskId TaskGraph::add_transfer(std::span<const StreamId> streams, std::span<cons
   if (num_flows() + flows.size() > std::numeric_limits<FlowId>::max()) {
     throw std::length_error("add_transfer: too many flows");
   }
-  const auto task = static_cast<TaskId>(durations_.size());
   for (const FlowSpec& f : flows) {
-    flow_task_.push_back(task);
-    flow_bytes_.push_back(f.bytes);
-    flow_max_rate_.push_back(f.max_rate_bytes_per_s);
+    flow_spec_.push_back(intern_spec(f.bytes, f.max_rate_bytes_per_s));
     path_links_.insert(path_links_.end(), f.path.begin(), f.path.end());
     path_offsets_.push_back(static_cast<std::uint32_t>(path_links_.size()));
   }
-  flow_offsets_.push_back(static_cast<FlowId>(flow_task_.size()));
+  flow_offsets_.push_back(static_cast<FlowId>(flow_spec_.size()));
   task_streams_.insert(task_streams_.end(), streams.begin(), streams.end());
   stream_offsets_.push_back(static_cast<std::uint32_t>(task_streams_.size()));
   if (!link_offsets_.empty()) link_offsets_.push_back(static_cast<std::uint32_t>(task_links_.size()));
-  durations_.push_back(latency);
-  tags_.push_back(tag);
-  is_transfer_.push_back(1);
-  return task;
+  task_record_.push_back(intern(TaskRecord{latency, tag, true}));
+  return static_cast<TaskId>(num_tasks() - 1);
 }
 
 void TaskGraph::add_dependency(TaskId before, TaskId after) {
@@ -114,6 +109,27 @@ void TaskGraph::add_dependency(TaskId before, TaskId after) {
   if (before == after) throw std::invalid_argument("add_dependency: a task cannot wait for itself");
   dep_before_.push_back(before);
   dep_after_.push_back(after);
+}
+
+std::uint32_t TaskGraph::add_record(const TaskRecord& record) {
+  // Bytes per task and per flow bound a full-mode step's memory (docs/performance.md): a
+  // task stores a 4-byte record index, a flow a 4-byte (bytes, cap) index.
+  static_assert(sizeof(TaskRecord) <= 16, "a task record grew: every distinct task pays it");
+  static_assert(sizeof(task_record_[0]) == 4 && sizeof(flow_spec_[0]) == 4, "per-task and per-flow indexes are 4 bytes");
+  records_.push_back(record);
+  return static_cast<std::uint32_t>(records_.size() - 1);
+}
+
+std::uint32_t TaskGraph::add_spec(double bytes, double max_rate) {
+  spec_bytes_.push_back(bytes);
+  spec_max_rate_.push_back(max_rate);
+  return static_cast<std::uint32_t>(spec_bytes_.size() - 1);
+}
+
+TaskId TaskGraph::task_of(FlowId flow) const {
+  if (flow >= num_flows()) throw std::out_of_range("task_of: unknown flow");
+  const auto after = std::upper_bound(flow_offsets_.begin(), flow_offsets_.end(), flow);
+  return static_cast<TaskId>(after - flow_offsets_.begin() - 1);
 }
 
 std::span<const StreamId> TaskGraph::streams_of(TaskId task) const {

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "completion_heap.h"
+#include "flow_slots.h"
 #include "ptsim/sim/engine.h"
 
 namespace ptsim::sim {
@@ -24,7 +25,7 @@ enum class TaskState : std::uint8_t { pending, running, done };
 class Runner {
  public:
   Runner(const TaskGraph& graph, SharingPolicy policy)
-      : g_(graph), completions_(graph.num_flows()) {
+      : g_(graph) {
     const std::size_t n = g_.num_tasks();
     remaining_deps_.assign(n, 0);
     state_.assign(n, TaskState::pending);
@@ -37,10 +38,6 @@ class Runner {
     timeline_.link_bytes.assign(g_.num_links(), 0.0);
     if (g_.num_flows() > 0) {
       sharing_ = make_bandwidth_sharing(policy, FlowNetwork::of(g_));
-      flows_left_.assign(n, 0);
-      remaining_bytes_.assign(g_.num_flows(), 0.0);
-      rate_.assign(g_.num_flows(), 0.0);
-      rate_since_.assign(g_.num_flows(), Time::zero());
     }
 
     // Successor lists in CSR form, in dependency insertion order.
@@ -121,17 +118,25 @@ class Runner {
     std::uint32_t left = 0;
     for (FlowId f : g_.flows_of(t)) {
       if (g_.flow_bytes(f) > 0) {
-        remaining_bytes_[f] = g_.flow_bytes(f);
-        rate_[f] = 0;
-        rate_since_[f] = now;
+        const std::uint32_t slot = slots_.insert(f);
+        if (slot == remaining_bytes_.size()) {
+          remaining_bytes_.push_back(0);
+          rate_.push_back(0);
+          rate_since_.push_back(Time::zero());
+          slot_task_.push_back(0);
+        }
+        slot_task_[slot] = t;
+        remaining_bytes_[slot] = g_.flow_bytes(f);
+        rate_[slot] = 0;
+        rate_since_[slot] = now;
         sharing_->add_flow(f);
         ++left;
       } else {
         timeline_.flow_end[f] = now;
       }
     }
-    if (left == 0) return false;  // flows_left_ is empty when the graph has no flows
-    flows_left_[t] = left;
+    if (left == 0) return false;
+    remaining_deps_[t] = left;  // a running task has no dependencies left: its flows still sending
     request_recompute();
     return true;
   }
@@ -148,15 +153,18 @@ class Runner {
     recompute_pending_ = false;
     sharing_->recompute(changed_);
     const Time now = engine_.now();
-    for (FlowId f : changed_) {
+    const auto rates = sharing_->changed_rates();
+    for (std::size_t i = 0; i < changed_.size(); ++i) {
+      const FlowId id = changed_[i];
+      const std::uint32_t f = slots_.find(id);
       if (rate_[f] > 0) {
         const double elapsed_s = static_cast<double>((now - rate_since_[f]).count_ns()) / 1e9;
         remaining_bytes_[f] = std::max(0.0, remaining_bytes_[f] - rate_[f] * elapsed_s);
       }
       rate_since_[f] = now;
-      rate_[f] = sharing_->rate_bytes_per_s(f);
+      rate_[f] = rates[i];
       if (rate_[f] > 0) {
-        completions_.set(f, now + time_to_send(remaining_bytes_[f], rate_[f], now));
+        completions_.set(f, id, now + time_to_send(remaining_bytes_[f], rate_[f], now));
       } else {
         completions_.erase(f);
       }
@@ -193,23 +201,22 @@ class Runner {
     const Time now = engine_.now();
     bool finished_any = false;
     while (!completions_.empty() && completions_.top_time() <= now) {
-      const FlowId f = completions_.top();
+      const std::uint32_t slot = completions_.top();
       completions_.pop();
-      finish_flow(f);
+      finish_flow(slot);
       finished_any = true;
     }
     if (finished_any) request_recompute();
     arm_wakeup();
   }
 
-  void finish_flow(FlowId f) {
-    remaining_bytes_[f] = 0;  // done by definition: rounding may have left a crumb
-    rate_[f] = 0;
+  void finish_flow(std::uint32_t slot) {
+    const FlowId f = slots_.flow(slot);
+    slots_.erase(f);  // done by definition: rounding may have left a crumb of bytes
     timeline_.flow_end[f] = engine_.now();
     for (LinkId l : g_.path_of(f)) timeline_.link_bytes[l] += g_.flow_bytes(f);
     sharing_->remove_flow(f);
-    const TaskId t = g_.task_of(f);
-    if (--flows_left_[t] == 0) schedule_completion(t);
+    if (--remaining_deps_[slot_task_[slot]] == 0) schedule_completion(slot_task_[slot]);
   }
 
   void complete(TaskId t) {
@@ -270,6 +277,8 @@ class Runner {
   const TaskGraph& g_;
   Engine engine_;
   Timeline timeline_;
+  // Per task: dependencies not yet finished while pending; a running transfer's flows still
+  // sending (one array for both keeps 4 bytes per task).
   std::vector<std::uint32_t> remaining_deps_;
   std::vector<TaskState> state_;
   std::vector<LinkId> waiting_on_;
@@ -284,10 +293,12 @@ class Runner {
 
   // Transfers: allocated only when the graph has flows.
   std::unique_ptr<BandwidthSharing> sharing_;
-  std::vector<std::uint32_t> flows_left_;  // per task: flows still sending
-  std::vector<double> remaining_bytes_;    // per flow, as of rate_since_
-  std::vector<double> rate_;               // per flow, bytes/s
-  std::vector<Time> rate_since_;           // per flow: when rate_ took effect
+  // Per slot (flows that are sending, flow_slots.h):
+  detail::FlowSlots slots_;
+  std::vector<double> remaining_bytes_;    // as of rate_since_
+  std::vector<double> rate_;               // bytes/s
+  std::vector<Time> rate_since_;           // when rate_ took effect
+  std::vector<TaskId> slot_task_;          // the transfer it belongs to
   std::vector<FlowId> changed_;
   detail::CompletionHeap completions_;
   bool recompute_pending_ = false;

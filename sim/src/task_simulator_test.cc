@@ -3,6 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <cmath>
+#include <vector>
+
+#include "flow_slots.h"
 
 namespace ptsim::sim {
 namespace {
@@ -145,6 +149,68 @@ TEST(TaskSimulator, SameGraphGivesIdenticalTimelines) {
   EXPECT_EQ(a.start, b.start);
   EXPECT_EQ(a.end, b.end);
   EXPECT_EQ(a.makespan, b.makespan);
+}
+
+
+// Tasks and flows that repeat share records; each still reads back what it was given,
+// including values that compare equal but differ in bits (-0.0 and 0.0).
+TEST(TaskGraph, SharedRecordsReadBackEachTasksAndFlowsOwnValues) {
+  TaskGraph g;
+  const auto p = g.add_process("rank0");
+  const auto s = g.add_stream(p, "compute");
+  const auto l = g.add_link(p, "nvlink", 100.0);
+  std::vector<TaskId> tasks;
+  for (int i = 0; i < 3000; ++i) {
+    tasks.push_back(g.add_task(s, Time::ns(i % 7), static_cast<std::uint32_t>(i % 3)));
+    const std::vector<FlowSpec> flows = {FlowSpec{{l}, static_cast<double>(i % 5), 0.0},
+                                         FlowSpec{{l}, i % 2 == 0 ? -0.0 : 0.0, 0.0}};
+    tasks.push_back(g.add_transfer(s, flows, Time::ns(i % 11), 9));
+  }
+  EXPECT_LE(g.num_task_records(), 7u * 3 + 11);  // 21 (duration, tag) pairs, 11 latencies
+  EXPECT_LE(g.num_flow_specs(), 5u + 1);
+  for (int i = 0; i < 3000; ++i) {
+    const TaskId t = tasks[2 * static_cast<std::size_t>(i)];
+    const TaskId x = tasks[2 * static_cast<std::size_t>(i) + 1];
+    EXPECT_EQ(g.duration(t), Time::ns(i % 7));
+    EXPECT_EQ(g.tag(t), static_cast<std::uint32_t>(i % 3));
+    EXPECT_FALSE(g.is_transfer(t));
+    EXPECT_EQ(g.duration(x), Time::ns(i % 11));
+    EXPECT_TRUE(g.is_transfer(x));
+    const auto flows = g.flows_of(x);
+    ASSERT_EQ(flows.size(), 2u);
+    EXPECT_EQ(g.flow_bytes(flows.first), static_cast<double>(i % 5));
+    EXPECT_EQ(std::signbit(g.flow_bytes(flows.first + 1)), i % 2 == 0);
+    EXPECT_EQ(g.task_of(flows.first), x);
+    EXPECT_EQ(g.task_of(flows.first + 1), x);
+  }
+  EXPECT_THROW((void)g.task_of(static_cast<FlowId>(g.num_flows())), std::out_of_range);
+}
+
+// Slots are dense and reused last-freed first; lookups survive erasures anywhere in a
+// probe run (backward-shift deletion), including past the table's wrap-around.
+TEST(FlowSlots, DenseReusedSlotsAndLookupsThroughErasures) {
+  detail::FlowSlots slots;
+  std::vector<std::uint32_t> slot_of(5000, detail::FlowSlots::kNone);
+  for (FlowId f = 0; f < 5000; f += 2) slot_of[f] = slots.insert(f * 7919u);
+  EXPECT_EQ(slots.capacity(), 2500u);
+  const std::uint32_t last_freed = slot_of[4998];
+  for (FlowId f = 0; f < 5000; f += 6) {
+    slots.erase(f * 7919u);
+    slot_of[f] = detail::FlowSlots::kNone;
+  }
+  for (FlowId f = 0; f < 5000; ++f) {
+    const std::uint32_t found = slots.find(f * 7919u);
+    EXPECT_EQ(found, slot_of[f]) << f;
+    if (found != detail::FlowSlots::kNone) {
+      EXPECT_EQ(slots.flow(found), f * 7919u);
+    }
+  }
+  // New flows take the freed slots (the most recently freed first): no growth.
+  const std::uint32_t reused = slots.insert(1);
+  EXPECT_EQ(reused, last_freed);
+  EXPECT_EQ(slots.find(1), reused);
+  EXPECT_EQ(slots.capacity(), 2500u);
+  EXPECT_EQ(slots.flow(reused), 1u);
 }
 
 }  // namespace

@@ -218,6 +218,29 @@ TEST(FullModeStructure, CollectiveIsOneTaskOnEveryMembersStream) {
   EXPECT_EQ(timeline.makespan, sim::simulate(collapsed.graph).makespan);
 }
 
+// What keeps a full-mode step small (docs/performance.md): the ranks of a stage run the
+// same ops, so their tasks share (duration, tag, kind) records, their flows share (bytes,
+// cap) records and their labels share entries. A change that stored these per rank again
+// would multiply the records by the ranks per stage (here 32) and fail this. (Measured:
+// 22,432 tasks, 824 labels, 26 task records; 9,856 flows, 5 flow records.)
+TEST(FullModeStructure, RanksOfAStageShareTaskFlowAndLabelRecords) {
+  Scenario s = small("llama3-8b", "dgx-h100", 4096, 16, 8, 2, 4);
+  const LoweredStep full = lower_step(s, LoweringMode::full);
+  const LoweredStep collapsed = lower_step(s, LoweringMode::collapsed);
+  const auto& g = full.graph;
+  ASSERT_EQ(full.simulated_ranks, 64);  // 32 per stage
+  // Labels: one entry per run of equal labels; each run is one op of one block on every
+  // rank, at most what the representative alone lowers.
+  EXPECT_LE(full.labels.num_distinct(), collapsed.graph.num_tasks());
+  EXPECT_GT(g.num_tasks(), 20 * full.labels.num_distinct());
+  EXPECT_GT(g.num_tasks(), 20 * g.num_task_records());
+  EXPECT_GT(g.num_flows(), 20 * g.num_flow_specs());
+  // The shared records read back what each task and flow was given.
+  for (sim::TaskId t = 0; t < collapsed.graph.num_tasks(); ++t) {
+    EXPECT_EQ(collapsed.graph.tag(t), static_cast<std::uint32_t>(collapsed.labels[t].kind));
+  }
+}
+
 // A TP group that straddles NVLink domains unevenly: 6-GPU domains, TP groups of 4. Ranks
 // 0-3 talk over NVLink; ranks 4-7 span two domains and need the network. One
 // representative cannot stand for both.

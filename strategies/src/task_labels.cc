@@ -2,6 +2,10 @@
 
 namespace ptsim::strategies {
 
+// A full-mode step has tens of millions of tasks: each stores a 4-byte index, the table
+// one 16-byte label per run of equal labels.
+static_assert(sizeof(TaskLabel) == 16, "TaskLabel grew");
+
 std::string_view to_string(TaskKind kind) {
   switch (kind) {
     case TaskKind::forward: return "forward";

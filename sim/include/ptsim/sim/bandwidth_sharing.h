@@ -24,6 +24,9 @@
 #include "ptsim/sim/task_graph.h"
 
 namespace ptsim::sim {
+namespace detail {
+class FlowSlots;
+}
 
 enum class SharingPolicy : std::uint8_t {
   max_min,  // max-min fair (progressive filling), the default
@@ -35,13 +38,23 @@ struct FlowNetwork {
   std::span<const double> link_capacity_bytes_per_s;  // per link; > 0 on every path
   std::span<const std::uint32_t> path_offsets;        // per flow + 1
   std::span<const LinkId> path_links;                 // flow f: [offsets[f], offsets[f+1])
-  std::span<const double> max_rate_bytes_per_s;       // per flow; 0 = no cap
+  // Per flow its cap (0 = none); or, when max_rate_index is given, per entry of that table
+  // and flow f's cap is max_rate_bytes_per_s[max_rate_index[f]] (TaskGraph shares one
+  // (bytes, cap) record among the flows that have the same).
+  std::span<const double> max_rate_bytes_per_s;
+  std::span<const std::uint32_t> max_rate_index = {};
 
   static FlowNetwork of(const TaskGraph& graph) {
-    return {graph.link_capacities(), graph.path_offsets(), graph.path_links(), graph.flow_max_rates()};
+    return {graph.link_capacities(), graph.path_offsets(), graph.path_links(), graph.flow_spec_max_rates(),
+            graph.flow_spec_ids()};
   }
   std::size_t num_links() const { return link_capacity_bytes_per_s.size(); }
-  std::size_t num_flows() const { return max_rate_bytes_per_s.size(); }
+  std::size_t num_flows() const {
+    return max_rate_index.empty() ? max_rate_bytes_per_s.size() : max_rate_index.size();
+  }
+  double max_rate(FlowId f) const {
+    return max_rate_index.empty() ? max_rate_bytes_per_s[f] : max_rate_bytes_per_s[max_rate_index[f]];
+  }
   std::span<const LinkId> path(FlowId f) const {
     return path_links.subspan(path_offsets[f], path_offsets[f + 1] - path_offsets[f]);
   }
@@ -59,6 +72,12 @@ class BandwidthSharing {
   // replaces `changed` by the active flows whose rate changed, in a deterministic order.
   virtual void recompute(std::vector<FlowId>& changed) = 0;
   virtual double rate_bytes_per_s(FlowId flow) const = 0;
+  // After recompute(): the new rate of each flow in `changed`, in the same order (what
+  // rate_bytes_per_s() would return, without looking each flow up).
+  std::span<const double> changed_rates() const { return changed_rates_; }
+
+ protected:
+  std::vector<double> changed_rates_;
 };
 
 // Max-min fairness by progressive filling: all rates rise together; a link whose capacity
@@ -66,33 +85,48 @@ class BandwidthSharing {
 // Only the connected component (flows joined by shared links, transitively) of the flows
 // that started or finished is recomputed. A rate that moves by less than one part in 1e12
 // is kept as it was, so rounding noise does not reschedule unaffected flows.
+// Memory: per link a few words; per flow nothing until it starts, then a slot (reused once
+// it ends) with its rate, stamps and its positions on its links' member lists.
 class MaxMinFairSharing final : public BandwidthSharing {
  public:
   explicit MaxMinFairSharing(FlowNetwork network);
+  ~MaxMinFairSharing() override;
   void add_flow(FlowId flow) override;
   void remove_flow(FlowId flow) override;
   void recompute(std::vector<FlowId>& changed) override;
-  double rate_bytes_per_s(FlowId flow) const override { return rate_[flow]; }
+  double rate_bytes_per_s(FlowId flow) const override;
 
  private:
-  struct Member {  // an active flow on a link, and which entry of its path this is
-    FlowId flow;
+  struct Member {  // an active flow (its slot) on a link, and which entry of its path this is
+    std::uint32_t slot;
     std::uint32_t entry;
   };
   // A bottleneck candidate in the filling heap: a link at its current fair share, or a
-  // capped flow at its cap. Nodes number links first, then flows (num_links() + flow).
+  // capped flow at its cap. Nodes number links first, then flows (num_links() + flow id),
+  // which orders ties; a flow's entry also names its slot.
   struct Level {
     double share;
     std::uint32_t node;
+    std::uint32_t slot;  // flows only
     bool operator<(const Level& other) const;
   };
+  // Per active flow, indexed by its slot.
+  struct Active {
+    FlowId flow = 0;
+    double rate = 0;
+    std::uint64_t seen = 0;  // in the component when == epoch_, frozen when == frozen_epoch_
+    std::uint32_t heap_pos = 0;
+    bool live = false;  // false once removed (the slot waits for reuse)
+    std::vector<std::uint32_t> member_pos;  // per path entry: index in members_[link]
+  };
   void visit_link(LinkId link);
-  void visit_flow(FlowId flow);
-  void freeze(FlowId flow, double rate);
+  void visit_flow(std::uint32_t slot);
+  void freeze(std::uint32_t slot, double rate);
   void fill();
   // An indexed binary min-heap on (share, node): each node at most once, updated in place.
   void heap_set(std::uint32_t node, double share);
-  void heap_erase(std::uint32_t node);
+  void heap_erase(std::uint32_t node, std::uint32_t slot);
+  std::uint32_t& heap_pos(const Level& level);
   void heapify();
   void sift_up(std::size_t i);
   void sift_down(std::size_t i);
@@ -100,18 +134,15 @@ class MaxMinFairSharing final : public BandwidthSharing {
   FlowNetwork net_;
   std::uint32_t num_links_ = 0;
   std::vector<std::vector<Member>> members_;   // per link: active flows on it
-  std::vector<std::uint32_t> member_pos_;      // per path entry: index in members_[link]
-  std::vector<std::uint8_t> active_;           // per flow
-  std::vector<double> rate_;                   // per flow
-  std::vector<FlowId> added_;
+  std::unique_ptr<detail::FlowSlots> slots_;   // active flow -> slot
+  std::vector<Active> active_;                 // per slot
+  std::vector<std::uint32_t> added_;           // slots
   std::vector<FlowId> removed_;
-  // Scratch for one recompute, sized once; stamps avoid clearing per-link/per-flow state.
-  // A flow is in the component when flow_seen_ == epoch_, frozen when == frozen_epoch_.
+  // Scratch for one recompute; stamps avoid clearing per-link/per-flow state.
   std::uint64_t epoch_ = 0;
   std::uint64_t frozen_epoch_ = 0;
   std::uint64_t touch_epoch_ = 0;
   std::vector<std::uint64_t> link_seen_;
-  std::vector<std::uint64_t> flow_seen_;
   std::vector<std::uint64_t> link_touched_;
   std::vector<LinkId> component_links_;
   std::size_t component_size_ = 0;             // flows in the component not yet frozen
@@ -120,7 +151,7 @@ class MaxMinFairSharing final : public BandwidthSharing {
   std::vector<std::uint32_t> unfrozen_;        // per link
   std::vector<FlowId>* changed_ = nullptr;     // recompute()'s output, during fill()
   std::vector<Level> heap_;
-  std::vector<std::uint32_t> heap_pos_;        // per node: index in heap_, or none
+  std::vector<std::uint32_t> link_heap_pos_;   // per link: index in heap_, or none
   double level_ = 0;
 };
 

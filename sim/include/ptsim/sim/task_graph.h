@@ -6,8 +6,13 @@
 // A transfer task instead moves flows of bytes over paths of links with a capacity; how
 // long it takes depends on the flows sharing those links (see bandwidth_sharing.h). Flows
 // and paths live in flat arrays: flow ids are dense, a task's flows are consecutive.
+// Layout, for graphs of tens of millions of tasks (a full-mode step): per task a 4-byte
+// index into shared (duration, tag, kind) records, its stream and flow offsets; per flow
+// a 4-byte index into shared (bytes, cap) records and its path offset; 8 bytes per
+// dependency. Equal tasks and flows added one after another share a record.
 #pragma once
 
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -101,9 +106,9 @@ class TaskGraph {
   std::size_t num_processes() const { return processes_.size(); }
   std::size_t num_streams() const { return streams_.size(); }
   std::size_t num_links() const { return links_.size(); }
-  std::size_t num_tasks() const { return durations_.size(); }
+  std::size_t num_tasks() const { return task_record_.size(); }
   std::size_t num_dependencies() const { return dep_before_.size(); }
-  std::size_t num_flows() const { return flow_task_.size(); }
+  std::size_t num_flows() const { return flow_spec_.size(); }
 
   const Process& process(ProcessId id) const { return processes_.at(id); }
   const Stream& stream(StreamId id) const { return streams_.at(id); }
@@ -111,25 +116,31 @@ class TaskGraph {
   double capacity_bytes_per_s(LinkId id) const { return link_capacity_.at(id); }
   // A task's fixed duration; for a transfer, its latency (the time its flows take is
   // known only once simulated: Timeline::end - Timeline::start).
-  Time duration(TaskId task) const { return durations_[task]; }
-  bool is_transfer(TaskId task) const { return is_transfer_[task] != 0; }
-  std::uint32_t tag(TaskId task) const { return tags_[task]; }
+  Time duration(TaskId task) const { return records_[task_record_[task]].duration; }
+  bool is_transfer(TaskId task) const { return records_[task_record_[task]].transfer; }
+  std::uint32_t tag(TaskId task) const { return records_[task_record_[task]].tag; }
+  // Distinct (duration, tag, kind) records the tasks share (see TaskRecord below).
+  std::size_t num_task_records() const { return records_.size(); }
   std::span<const StreamId> streams_of(TaskId task) const;
   std::span<const LinkId> links_of(TaskId task) const;
   bool task_links_empty() const { return task_links_.empty(); }  // no task holds a link
   // A transfer's flows, as a range of consecutive ids (empty for other tasks).
   IdRange<FlowId> flows_of(TaskId task) const { return {flow_offsets_[task], flow_offsets_[task + 1]}; }
-  TaskId task_of(FlowId flow) const { return flow_task_[flow]; }
-  double flow_bytes(FlowId flow) const { return flow_bytes_[flow]; }
-  double flow_max_rate_bytes_per_s(FlowId flow) const { return flow_max_rate_[flow]; }
+  // The transfer carrying `flow` (a binary search over the tasks' flow offsets).
+  TaskId task_of(FlowId flow) const;
+  double flow_bytes(FlowId flow) const { return spec_bytes_[flow_spec_[flow]]; }
+  double flow_max_rate_bytes_per_s(FlowId flow) const { return spec_max_rate_[flow_spec_[flow]]; }
   std::span<const LinkId> path_of(FlowId flow) const {
     const auto begin = path_offsets_[flow];
     return {path_links_.data() + begin, path_offsets_[flow + 1] - begin};
   }
-  // Whole arrays, for simulators: per link capacity, per flow cap, and every path as
-  // path_links()[path_offsets()[f] .. path_offsets()[f + 1]).
+  // Whole arrays, for simulators: per link capacity; per flow the index of its (bytes, cap)
+  // record and per record the cap (flow f's cap is flow_spec_max_rates()[flow_spec_ids()[f]]);
+  // every path as path_links()[path_offsets()[f] .. path_offsets()[f + 1]).
   std::span<const double> link_capacities() const { return link_capacity_; }
-  std::span<const double> flow_max_rates() const { return flow_max_rate_; }
+  std::span<const std::uint32_t> flow_spec_ids() const { return flow_spec_; }
+  std::span<const double> flow_spec_max_rates() const { return spec_max_rate_; }
+  std::size_t num_flow_specs() const { return spec_bytes_.size(); }
   std::span<const std::uint32_t> path_offsets() const { return path_offsets_; }
   std::span<const LinkId> path_links() const { return path_links_; }
   // Dependencies in insertion order, as parallel arrays.
@@ -141,9 +152,34 @@ class TaskGraph {
   std::vector<Stream> streams_;
   std::vector<Link> links_;
   std::vector<double> link_capacity_;
-  std::vector<Time> durations_;
-  std::vector<std::uint32_t> tags_;
-  std::vector<std::uint8_t> is_transfer_;
+  // What a task does apart from where: its duration, tag and whether it is a transfer.
+  // Every rank of a stage runs the same kernels, so a full-mode step's tens of millions of
+  // tasks share a few thousand records: each task stores a 4-byte index into records_.
+  struct TaskRecord {
+    Time duration;
+    std::uint32_t tag = 0;
+    bool transfer = false;
+    bool operator==(const TaskRecord&) const = default;
+  };
+  // Interning looks in a small direct-mapped cache (hash -> record) only: the ranks of a
+  // stage add the same task one after the other, so it finds nearly every repeat, and a
+  // graph of all-different tasks pays 4 bytes per task, never a hash-table node.
+  static constexpr std::size_t kCacheSize = 1024;  // entries of each interning cache
+  static constexpr std::uint32_t kEmpty = ~std::uint32_t{0};
+  static std::size_t cache_slot(std::uint64_t a, std::uint64_t b) {
+    return static_cast<std::size_t>(((a * 0x9E3779B97F4A7C15ull) ^ (b * 0xC2B2AE3D27D4EB4Full)) >> 54) % kCacheSize;
+  }
+  std::uint32_t intern(const TaskRecord& record) {
+    if (record_cache_.empty()) record_cache_.assign(kCacheSize, kEmpty);
+    auto& cached = record_cache_[cache_slot(static_cast<std::uint64_t>(record.duration.count_ns()),
+                                            (std::uint64_t{record.tag} << 1) | std::uint64_t{record.transfer})];
+    if (cached == kEmpty || !(records_[cached] == record)) cached = add_record(record);
+    return cached;
+  }
+  std::uint32_t add_record(const TaskRecord& record);
+  std::vector<TaskRecord> records_;
+  std::vector<std::uint32_t> record_cache_;
+  std::vector<std::uint32_t> task_record_;  // per task
   // Per task, its streams and links as ranges in flat arrays (offsets_[t]..offsets_[t+1]).
   std::vector<std::uint32_t> stream_offsets_{0};
   std::vector<StreamId> task_streams_;
@@ -153,9 +189,26 @@ class TaskGraph {
   std::vector<LinkId> task_links_;
   // Per task, its flows (flow_offsets_[t]..flow_offsets_[t+1]); per flow, its path.
   std::vector<FlowId> flow_offsets_{0};
-  std::vector<TaskId> flow_task_;
-  std::vector<double> flow_bytes_;
-  std::vector<double> flow_max_rate_;
+  // Per flow an index into the distinct (bytes, cap) pairs: a collective's flows (one per
+  // member and direction) all carry the same bytes at the same cap.
+  std::vector<std::uint32_t> flow_spec_;
+  std::vector<double> spec_bytes_;
+  std::vector<double> spec_max_rate_;
+  std::vector<std::uint32_t> spec_cache_;  // direct-mapped, as record_cache_
+  // Two specs are the same when their doubles have the same bit patterns (so 0.0 and -0.0
+  // stay apart and each flow reads back exactly what it was given).
+  std::uint32_t intern_spec(double bytes, double max_rate) {
+    const auto b = std::bit_cast<std::uint64_t>(bytes);
+    const auto r = std::bit_cast<std::uint64_t>(max_rate);
+    if (spec_cache_.empty()) spec_cache_.assign(kCacheSize, kEmpty);
+    auto& cached = spec_cache_[cache_slot(b, r)];
+    if (cached == kEmpty || std::bit_cast<std::uint64_t>(spec_bytes_[cached]) != b ||
+        std::bit_cast<std::uint64_t>(spec_max_rate_[cached]) != r) {
+      cached = add_spec(bytes, max_rate);
+    }
+    return cached;
+  }
+  std::uint32_t add_spec(double bytes, double max_rate);
   std::vector<std::uint32_t> path_offsets_{0};
   std::vector<LinkId> path_links_;
   std::vector<TaskId> dep_before_;

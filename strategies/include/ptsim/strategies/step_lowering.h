@@ -85,7 +85,7 @@ struct StagePlan {
 
 struct LoweredStep {
   sim::TaskGraph graph;
-  std::vector<TaskLabel> labels;  // per task
+  TaskLabels labels;  // per task
   std::vector<StagePlan> stages;
   LoweringMode mode = LoweringMode::collapsed;  // what was lowered: collapsed or full
   std::int64_t simulated_ranks = 0;

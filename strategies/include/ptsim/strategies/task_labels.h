@@ -1,11 +1,16 @@
 // What each simulated task is, for reports and traces: its kind (the tag the simulator
 // carries), the operation, and the layer and micro-batch it belongs to. Kept beside the
-// TaskGraph as a parallel array so the simulator itself never handles names.
+// TaskGraph as a parallel array (TaskLabels) so the simulator itself never handles names;
+// the ranks of a stage repeat the same labels, so each distinct label is stored once and
+// each task holds a 4-byte index to it.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace ptsim::strategies {
 
@@ -76,6 +81,61 @@ struct TaskLabel {
   std::int32_t layer = -1;       // global layer index, -1 when not a layer's
   std::int32_t microbatch = -1;  // -1 when not a micro-batch's
   std::int32_t peer_stage = -1;  // pipeline sends: the receiving stage
+  bool operator==(const TaskLabel&) const = default;
+};
+
+// Per task its label, as a vector of TaskLabel would hold them (push_back, [], size,
+// iteration by value), stored as an index per task into a table of distinct labels.
+class TaskLabels {
+ public:
+  class iterator {
+   public:
+    using iterator_category = std::forward_iterator_tag;
+    using value_type = TaskLabel;
+    using difference_type = std::ptrdiff_t;
+    using pointer = void;
+    using reference = TaskLabel;
+    iterator() = default;
+    iterator(const TaskLabels* labels, std::size_t i) : labels_(labels), i_(i) {}
+    TaskLabel operator*() const { return (*labels_)[i_]; }
+    iterator& operator++() {
+      ++i_;
+      return *this;
+    }
+    iterator operator++(int) {
+      iterator old = *this;
+      ++i_;
+      return old;
+    }
+    bool operator==(const iterator& other) const { return i_ == other.i_; }
+
+   private:
+    const TaskLabels* labels_ = nullptr;
+    std::size_t i_ = 0;
+  };
+
+  void push_back(const TaskLabel& label) {
+    if (!ids_.empty() && table_[ids_.back()] == label) {
+      ids_.push_back(ids_.back());
+    } else {
+      ids_.push_back(static_cast<std::uint32_t>(table_.size()));
+      table_.push_back(label);
+    }
+  }
+  TaskLabel operator[](std::size_t task) const { return table_[ids_[task]]; }
+  TaskLabel at(std::size_t task) const { return table_.at(ids_.at(task)); }
+  std::size_t size() const { return ids_.size(); }
+  bool empty() const { return ids_.empty(); }
+  std::size_t num_distinct() const { return table_.size(); }
+  iterator begin() const { return {this, 0}; }
+  iterator end() const { return {this, ids_.size()}; }
+
+ private:
+  // A label equal to the previous task's shares its entry (the ranks of a stage add the
+  // same op one after the other); any other gets a new one, so the table never costs more
+  // than one entry per task and pushing never hashes.
+  std::vector<TaskLabel> table_;
+  std::vector<std::uint32_t> ids_;  // per task
 };
 
 std::string_view to_string(TaskKind kind);
