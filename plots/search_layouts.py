@@ -2,8 +2,10 @@
 """Layouts as step time vs peak memory per GPU, the chosen one marked.
 
 Each candidate layout is a point: x = peak memory per GPU (GiB), y = step time (s; log
-scale when the times span a decade); layouts that do not fit are grey crosses right of the GPU-capacity line; the chosen
-layout is a star. Reads ptsim's output only (docs/plots.md, "Layouts file"):
+scale when the times span a decade), coloured by pipeline depth when the candidates carry
+their layout; layouts that do not fit are grey crosses right of the GPU-capacity line; the
+chosen layout is a star. For `ptsim search --json` the subtitle says how many of the
+layouts that fit were drawn (its --top N) out of its counts. Reads ptsim's output only (docs/plots.md, "Layouts file"):
 
   * `ptsim search --json` (candidates under "ranking", best first) or its shard JSON lines
     ({"counts": ...} then one {"row": {...}} per layout),
@@ -76,8 +78,27 @@ def read_candidates(path):
 
 def describe(entry):
     if "layout" in entry:
-        return plotkit.layout_label(entry).replace("\n", ", ")
+        text = plotkit.layout_label(entry).replace("\n", ", ")
+        layout = entry["layout"]
+        extras = [name for name, on in (("sp", layout.get("sequence_parallel")),
+                                        (f"ZeRO-{layout.get('zero_stage')}", layout.get("zero_stage", 0) > 0)) if on]
+        return text + (", " + " ".join(extras) if extras else "")
     return entry.get("value", "")
+
+
+def subtitle(top, cands, fit):
+    """What was drawn, and of how many: `ptsim search --json` ranks only its --top N."""
+    counts = top.get("counts")
+    if isinstance(counts, dict) and "ranking" in top and isinstance(counts.get("valid"), int):
+        fitting = counts["valid"] - counts.get("does_not_fit", 0)
+        return (f"the {len(cands)} fastest of {fitting:,} layouts that fit "
+                f"({counts['valid']:,} valid, {counts.get('does_not_fit', 0):,} over memory, not drawn)")
+    return f"{len(cands)} layouts simulated, {len(fit)} fit"
+
+
+def pp_of(c):
+    layout = c["entry"].get("layout")
+    return layout.get("pp") if isinstance(layout, dict) else None
 
 
 def main(argv):
@@ -89,22 +110,37 @@ def main(argv):
     args = parser.parse_args(argv)
     top, cands, chosen = read_candidates(args.layouts)
 
-    fig, ax = plt.subplots(figsize=(8, 5.4))
+    fig, ax = plt.subplots(figsize=(9.5, 5.6))
     fit = [c for c in cands if c["fits"]]
     over = [c for c in cands if not c["fits"]]
-    ax.scatter([c["peak"] / GIB for c in fit], [c["step"] for c in fit], s=28, color="#4C72B0", alpha=0.8,
-               label=f"fits ({len(fit)})")
+    # Layouts that fit, one colour per pipeline depth where the layouts say it (the knob that
+    # moves memory and step time most), else one colour.
+    depths = sorted({pp_of(c) for c in fit if pp_of(c) is not None})
+    if depths and all(pp_of(c) is not None for c in fit):
+        palette = plt.get_cmap("viridis")
+        for k, pp in enumerate(depths):
+            group = [c for c in fit if pp_of(c) == pp]
+            ax.scatter([c["peak"] / GIB for c in group], [c["step"] for c in group], s=26, alpha=0.8,
+                       color=palette(k / max(1, len(depths) - 1) * 0.9), label=f"fits, pp {pp} ({len(group)})")
+    else:
+        ax.scatter([c["peak"] / GIB for c in fit], [c["step"] for c in fit], s=28, color="#4C72B0", alpha=0.8,
+                   label=f"fits ({len(fit)})")
     if over:
         ax.scatter([c["peak"] / GIB for c in over], [c["step"] for c in over], s=28, marker="x", color="#999999",
                    label=f"does not fit ({len(over)})")
     caps = sorted({c["capacity"] for c in cands if c["capacity"]})
     for cap in caps:
         ax.axvline(cap / GIB, color="red", linewidth=1.3, label=f"GPU capacity {cap / GIB:.0f} GiB")
+    ax.set_xlim(left=0, right=max([c["peak"] for c in cands] + caps) / GIB * 1.04)
     if chosen:
         ax.scatter([chosen["peak"] / GIB], [chosen["step"]], s=260, marker="*", color="#DD8452", edgecolor="black",
-                   zorder=5, label="chosen")
-        ax.annotate(f"{describe(chosen['entry'])}\n{chosen['step']:.3g} s, {chosen['peak'] / GIB:.1f} GiB",
-                    (chosen["peak"] / GIB, chosen["step"]), textcoords="offset points", xytext=(12, 8), fontsize=8,
+                   zorder=5, label="chosen (fastest)" if "ranking" in top else "chosen")
+        # The note goes on the side of the star with more room, so it never crosses the
+        # capacity line or leaves the axes.
+        left = chosen["peak"] > sum(ax.get_xlim()) / 2
+        ax.annotate(f"{describe(chosen['entry'])}\n{chosen['step']:.3f} s, {chosen['peak'] / GIB:.1f} GiB",
+                    (chosen["peak"] / GIB, chosen["step"]), textcoords="offset points",
+                    xytext=(-14 if left else 14, 10), ha="right" if left else "left", fontsize=8, zorder=6,
                     bbox={"boxstyle": "round", "fc": "white", "ec": "#DD8452"})
     steps = [c["step"] for c in cands]
     if max(steps) > 10 * min(steps):  # log only where step times span a decade or more
@@ -114,11 +150,10 @@ def main(argv):
     else:
         ax.set_ylabel("step time (s)")
     ax.set_xlabel("peak memory per GPU (GiB)")
-    ax.set_xlim(left=0)
     title = args.title or f"{top.get('scenario', 'layouts')}: step time vs memory"
-    ax.set_title(f"{title}\n{len(cands)} layouts simulated, {len(fit)} fit", fontsize=11)
+    ax.set_title(f"{title}\n{subtitle(top, cands, fit)}", fontsize=10.5)
     ax.grid(True, which="both", alpha=0.25)
-    ax.legend(loc="upper right", fontsize=8)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, borderaxespad=0)
     fig.tight_layout()
     summary = {"kind": "search_layouts", "layouts": len(cands), "fit": len(fit),
                "chosen_index": chosen["index"] if chosen else None}

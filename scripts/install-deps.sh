@@ -16,6 +16,8 @@ packages=(
   libbenchmark-dev    # bench/: Google Benchmark
   libboost-graph-dev  # strategies/: layer-graph models (DAG, topological order, cycle check) and partitioning
   python3-matplotlib  # plots/: pictures from ptsim's outputs (run with /usr/bin/python3)
+  openmpi-bin         # mpirun: `mpirun -n K ptsim search` and its CTest (PTSIM_MPI, docs/search.md)
+  libopenmpi-dev      # MPI headers and libmpi for that optional build (CMake finds it with FindMPI)
 )
 if [ "${1:-}" = "--fuzz" ]; then
   packages+=(

@@ -62,15 +62,16 @@ $py plots/memory_stages.py "$data/gpt3-175b-1024-a100.json" "$data/gpt3-175b-pp8
 $py plots/memory_stages.py "$data/llama3-70b-1024-h100.json" "$data/llama3-70b-pp4-gpipe.json" \
   "$data/llama3-70b-pp4-1f1b.json" "$img/llama3-70b-memory" --title "Llama-3-70B: memory per GPU by pipeline stage"
 
-# 5. Candidate layouts, step time vs memory, the fastest that fits marked: every combination
-# of tp, pp, micro-batch and recompute on the scenario's cluster.
-sweep gpt3-layout-grid scenarios/gpt3-175b-1024-a100.json --vary tp=2,4,8 --vary pp=4,8,16 \
-  --vary micro_batch_size=1,2 --vary recompute=none,selective,full
-sweep llama3-layout-grid scenarios/llama3-70b-1024-h100.json --vary tp=2,4,8 --vary pp=1,2,4,8 \
-  --vary micro_batch_size=1,2 --vary recompute=none,selective,full
-$py plots/search_layouts.py "$data/gpt3-layout-grid.json" "$img/gpt3-175b-layouts" \
-  --title "GPT-3 175B on 1,024 A100s: tp x pp x micro-batch x recompute"
-$py plots/search_layouts.py "$data/llama3-layout-grid.json" "$img/llama3-70b-layouts" \
-  --title "Llama-3-70B on 1,024 H100s: tp x pp x micro-batch x recompute"
+# 5. Layouts, step time vs memory, from the layout search itself: the 200 fastest layouts
+# that fit (`ptsim search --top 200`, exact) with cp 1 and ZeRO-1 fixed, every other knob
+# open, the best starred.
+"$ptsim" search scenarios/search/gpt3-175b-1024-a100-cp1-zero1.json --top 200 --threads "$jobs" --json \
+  >"$data/gpt3-search.json"
+"$ptsim" search scenarios/search/llama3-70b-1024-h100-cp1-zero1.json --top 200 --threads "$jobs" --json \
+  >"$data/llama3-search.json"
+$py plots/search_layouts.py "$data/gpt3-search.json" "$img/gpt3-175b-layouts" \
+  --title "GPT-3 175B on 1,024 A100s, global batch 1,536: ptsim search (cp 1, ZeRO-1 fixed)"
+$py plots/search_layouts.py "$data/llama3-search.json" "$img/llama3-70b-layouts" \
+  --title "Llama-3-70B on 1,024 H100s, global batch 512 x 8K: ptsim search (cp 1, ZeRO-1 fixed)"
 
 echo "plots: gallery in $img/"

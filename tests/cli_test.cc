@@ -377,6 +377,79 @@ TEST(Cli, SearchShardsMergedGiveTheSameRanking) {
   EXPECT_EQ(run_ptsim("search '" + file.string() + "' --shard 3/3").exit_code, 2);
 }
 
+// ptsim sweep --search: each point's layout is what `ptsim search` ranks first on that
+// point's scenario, and its step time is `ptsim simulate`'s for that layout.
+void expect_points_match_search_and_simulate(const nlohmann::json& sweep, const std::string& base_doc,
+                                             const std::string& key_path) {
+  for (const nlohmann::json& point : sweep["points"]) {
+    if (point["status"] != "ok") continue;
+    nlohmann::json doc = nlohmann::json::parse(base_doc);
+    const std::string value = point["value"].get<std::string>();
+    if (key_path == "cluster.num_gpus") {
+      doc["cluster"]["num_gpus"] = std::stoll(value);
+    } else {
+      doc["layout"]["tp"] = std::stoll(value);
+    }
+    const fs::path file = write_scenario("point" + value, doc.dump());
+    const CommandResult search = run_ptsim("search '" + file.string() + "' --json");
+    ASSERT_EQ(search.exit_code, 0) << value << ": " << search.err;
+    const nlohmann::json ranked = nlohmann::json::parse(search.out)["ranking"][0];
+    EXPECT_EQ(point["layout"], ranked["layout"]) << value;
+    EXPECT_EQ(point["num_gpus"], ranked["num_gpus"]) << value;
+    EXPECT_EQ(point["step_time_s"], ranked["step_time_s"]) << value;
+    doc["layout"] = ranked["layout"];
+    const fs::path chosen = write_scenario("chosen" + value, doc.dump());
+    const CommandResult sim = run_ptsim("simulate '" + chosen.string() + "' --json");
+    ASSERT_EQ(sim.exit_code, 0) << value << ": " << sim.err;
+    const nlohmann::json simulated = nlohmann::json::parse(sim.out);
+    EXPECT_EQ(point["step_time_ns"], simulated["step_time_ns"]) << value;
+    EXPECT_EQ(point["step_time_s"], simulated["step_time_s"]) << value;
+    EXPECT_EQ(point["breakdown_s"], simulated["breakdown_s"]) << value;
+  }
+}
+
+TEST(CliSweep, SearchPerPointIsWhatSearchAndSimulateGive) {
+  const fs::path file = write_scenario("search", search_scenario());
+  const fs::path dir = temp_dir();
+  // 5 GPUs: no layout is valid (5 divides neither the batch, the layers nor the heads).
+  const CommandResult r = run_ptsim("sweep '" + file.string() + "' --vary num_gpus=5,4,8 --search --json --csv '" +
+                                    (dir / "s.csv").string() + "'");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const nlohmann::json sweep = nlohmann::json::parse(r.out);
+  const nlohmann::json& points = sweep["points"];
+  ASSERT_EQ(points.size(), 3u);
+  EXPECT_EQ(points[0]["status"], "no_layout");
+  EXPECT_NE(points[0]["reason"].get<std::string>().find("no valid layout fits in memory"), std::string::npos);
+  EXPECT_EQ(points[0]["search"]["valid"], 0);
+  EXPECT_EQ(points[1]["status"], "ok");
+  EXPECT_EQ(points[2]["status"], "ok");
+  EXPECT_EQ(sweep["baseline_index"], 1);
+  EXPECT_EQ(points[1]["speedup"], 1.0);
+  expect_points_match_search_and_simulate(sweep, search_scenario(), "cluster.num_gpus");
+  const std::string csv = slurp(dir / "s.csv");
+  EXPECT_NE(csv.find("\n5,no_layout,\"no valid layout fits in memory ("), std::string::npos) << csv;
+  // The same with two threads per search; the table names the whole layout.
+  EXPECT_EQ(run_ptsim("sweep '" + file.string() + "' --vary num_gpus=5,4,8 --search --json -j 2").out, r.out);
+  const CommandResult table = run_ptsim("sweep '" + file.string() + "' --vary num_gpus=5,4,8 --search");
+  EXPECT_NE(table.out.find("best layout searched per point"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("  no valid layout fits in memory ("), std::string::npos) << table.out;
+}
+
+TEST(CliSweep, SearchKeepsAVariedLayoutKnobFixed) {
+  const fs::path file = write_scenario("search", search_scenario());
+  const CommandResult r = run_ptsim("sweep '" + file.string() + "' --vary tp=1,2,4 --search --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const nlohmann::json sweep = nlohmann::json::parse(r.out);
+  ASSERT_EQ(sweep["points"].size(), 3u);
+  for (std::size_t i = 0; i < 3; ++i) {
+    ASSERT_EQ(sweep["points"][i]["status"], "ok") << r.out;
+    EXPECT_EQ(sweep["points"][i]["layout"]["tp"], std::int64_t{1} << i);
+  }
+  expect_points_match_search_and_simulate(sweep, search_scenario(), "layout.tp");
+  // Without --search a partial layout is not a scenario: the base file is refused.
+  EXPECT_EQ(run_ptsim("sweep '" + file.string() + "' --vary tp=1,2").exit_code, 2);
+}
+
 TEST(Cli, SearchWithNoFittingLayoutExits3) {
   const fs::path file = write_scenario(
       "nofit", R"({"model": "gpt3-175b", "cluster": {"preset": "dgx-a100", "num_gpus": 1},

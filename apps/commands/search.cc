@@ -1,18 +1,21 @@
 // `ptsim search SCENARIO.json`: every valid layout of the scenario's model, cluster and
 // batch (the layout fields the file gives stay fixed), ranked; `--emit` prints the best as
-// framework config, `--shard i/N` writes one slice as JSON lines for `ptsim merge`.
+// framework config, `--shard i/N` writes one slice as JSON lines for `ptsim merge`; under
+// `mpirun -n K` (MPI builds) the ranks share the work and rank 0 prints (search_mpi.h).
 #include <fmt/format.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <iostream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <fstream>
 #include <thread>
 #include <tuple>
 
 #include "../cli_common.h"
+#include "../search_mpi.h"
 #include "ptsim/costmodel/gpu_prices.h"
 #include "ptsim/io/framework_configs.h"
 #include "ptsim/io/input_error.h"
@@ -32,7 +35,14 @@ struct SearchOptions {
   std::string emit;
   std::string shard;
   std::vector<std::int64_t> gpus;
+  std::int64_t mpi_chunks = 0;
 };
+
+#ifdef PTSIM_HAVE_MPI
+using MpiSessionPtr = const MpiSession*;
+#else
+using MpiSessionPtr = const void*;  // never set: without MPI there is no session
+#endif
 
 std::pair<std::int64_t, std::int64_t> parse_shard(const std::string& text, const char* what) {
   const auto slash = text.find('/');
@@ -48,7 +58,9 @@ std::pair<std::int64_t, std::int64_t> parse_shard(const std::string& text, const
   }
 }
 
-int run_search(const SearchOptions& opt) {
+// The search on this process (session null) or on every rank of an MPI session, of which
+// only rank 0 prints.
+int search_main(const SearchOptions& opt, MpiSessionPtr session) {
   io::SearchInput in = io::parse_search_scenario_file(opt.scenario);
   const strategies::Scenario& base = in.scenario;
   strategies::SearchOptions so;
@@ -80,7 +92,9 @@ int run_search(const SearchOptions& opt) {
   }
   const bool sharded = !shard.empty();
   if (sharded) std::tie(so.shard_index, so.shard_count) = parse_shard(shard, opt.shard.empty() ? "SLURM_ARRAY_TASK_ID" : "--shard");
-  if (isatty(STDERR_FILENO)) {
+  if (sharded && session) throw io::InputError("--shard", "not with mpirun: the MPI ranks share the search themselves");
+  if (opt.mpi_chunks < 0) throw io::InputError("--mpi-chunks", "must be at least 1 (0: four per worker rank)");
+  if (isatty(STDERR_FILENO) && !session) {
     so.progress = [](std::string_view phase, std::size_t done, std::size_t total) {
       std::cerr << fmt::format("\r  {:<9} {:>8}/{:<8}", phase, done, total) << std::flush;
     };
@@ -88,7 +102,18 @@ int run_search(const SearchOptions& opt) {
   settings.objective = so.objective;
   settings.price_per_gpu_hour = so.price_per_gpu_hour;
   settings.top = so.top;
-  const strategies::SearchResult result = strategies::search_layouts(base, in.space, so);
+  strategies::SearchResult result;
+#ifdef PTSIM_HAVE_MPI
+  if (session) {
+    std::optional<strategies::SearchResult> merged = mpi_search_layouts(*session, base, in.space, so, opt.mpi_chunks);
+    if (!merged) return kExitOk;  // a worker rank: rank 0 prints
+    result = std::move(*merged);
+  } else {
+    result = strategies::search_layouts(base, in.space, so);
+  }
+#else
+  result = strategies::search_layouts(base, in.space, so);
+#endif
   if (so.progress) std::cerr << "\r" << std::string(40, ' ') << "\r";
   if (sharded) {
     io::write_search_lines(std::cout, result);
@@ -108,6 +133,21 @@ int run_search(const SearchOptions& opt) {
   else if (opt.json) std::cout << io::search_report_json(base, settings, result).dump(2) << "\n";
   else std::cout << io::search_report_table(base, settings, result);
   return kExitOk;
+}
+
+int run_search(const SearchOptions& opt) {
+  const std::optional<std::int64_t> ranks = mpi_launch_size();
+  if (!ranks || *ranks == 1) return search_main(opt, nullptr);
+#ifdef PTSIM_HAVE_MPI
+  MpiSession session;
+  if (session.rank() == 0) return search_main(opt, &session);
+  // Every rank reads the same input and so fails the same way: rank 0 says it, once.
+  std::ostringstream quiet;
+  return run_command([&] { return search_main(opt, &session); }, quiet);
+#else
+  throw io::InputError("mpirun", fmt::format("{} ranks, but this ptsim was built without MPI (install openmpi-bin "
+                                             "libopenmpi-dev and configure again; docs/search.md)", *ranks));
+#endif
 }
 
 struct MergeOptions {
@@ -156,6 +196,8 @@ void add_search_commands(CLI::App& app, CommandList& commands) {
   sub->add_flag("--json", opt->json, "print the ranking as one JSON object");
   sub->add_option("--emit", opt->emit, "print the best layout as megatron flags, torchtitan config or deepspeed JSON");
   sub->add_option("--shard", opt->shard, "i/N: evaluate slice i of N and write JSON lines (also SLURM_ARRAY_TASK_ID/COUNT)");
+  sub->add_option("--mpi-chunks", opt->mpi_chunks,
+                  "under mpirun: pieces of the layout space rank 0 hands out (default 0: four per worker rank)");
   commands.push_back({sub, [opt] { return run_search(*opt); }});
 
   auto mopt = std::make_shared<MergeOptions>();

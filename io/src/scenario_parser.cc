@@ -650,10 +650,13 @@ strategies::Scenario parse_scenario_file(const std::filesystem::path& file) {
 }
 
 SearchInput parse_search_scenario_file(const std::filesystem::path& file) {
-  json doc = read_scenario_document(file);
+  return parse_search_scenario(read_scenario_document(file), file.parent_path());
+}
+
+SearchInput parse_search_scenario(json doc, const std::filesystem::path& base_dir) {
   if (doc.is_object() && !doc.contains("layout")) doc["layout"] = json::object();  // every knob open
   SearchInput out;
-  out.scenario = parse_scenario_in(doc, file.parent_path(), false);
+  out.scenario = parse_scenario_in(doc, base_dir, false);
   const strategies::Layout& l = out.scenario.layout;
   auto given = [&](const char* key) {
     return doc.is_object() && doc.contains("layout") && doc.at("layout").contains(key);

@@ -104,7 +104,9 @@ SearchRow row_from(const json& j) {
   return r;
 }
 
-json counts_json(const SearchCounts& c) {
+}  // namespace
+
+json search_counts_json(const SearchCounts& c) {
   json invalid = json::object();
   for (std::size_t i = 0; i < c.invalid.size(); ++i) {
     invalid[std::string(to_string(static_cast<strategies::LayoutRule>(i)))] = c.invalid[i];
@@ -114,6 +116,8 @@ json counts_json(const SearchCounts& c) {
               {"simulated", c.simulated},           {"pruned_by_bound", c.pruned_by_bound},
               {"pruned_by_pipeline_bound", c.pruned_by_pipeline_bound}};
 }
+
+namespace {
 
 SearchCounts counts_from(const json& j) {
   SearchCounts c;
@@ -180,7 +184,7 @@ json search_report_json(const strategies::Scenario& base, const SearchSettings& 
   json out{{"scenario", base.name},
            {"objective", std::string(to_string(settings.objective))},
            {"top", settings.top},
-           {"counts", counts_json(result.counts)},
+           {"counts", search_counts_json(result.counts)},
            {"ranking", ranking}};
   if (settings.objective != strategies::Objective::step_time) out["price_per_gpu_hour_usd"] = settings.price_per_gpu_hour;
   return out;
@@ -227,7 +231,7 @@ std::string search_report_table(const strategies::Scenario& base, const SearchSe
 }
 
 void write_search_lines(std::ostream& out, const strategies::SearchResult& result) {
-  out << json{{"counts", counts_json(result.counts)}}.dump() << "\n";
+  out << json{{"counts", search_counts_json(result.counts)}}.dump() << "\n";
   for (const SearchRow& r : result.rows) out << json{{"row", row_json(r)}}.dump() << "\n";
 }
 

@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
+#include "ptsim/io/search_report.h"
 #include "ptsim/io/step_report.h"
 
 namespace ptsim::io {
@@ -33,6 +36,7 @@ const std::vector<std::string>& sweep_csv_columns() {
   static const std::vector<std::string> columns = {
       "value", "status", "reason", "num_gpus", "tp", "pp", "dp", "cp", "ep", "micro_batch_size",
       "global_batch_size", "seq_length", "num_microbatches", "schedule", "virtual_stages", "recompute",
+      "sequence_parallel", "zero_stage",
       "step_time_s", "tokens_per_s", "tokens_per_s_per_gpu", "speedup", "scaling_efficiency", "mfu", "hfu",
       "peak_memory_bytes", "capacity_bytes", "fits", "compute_s", "recompute_s", "bubble_s", "exposed_tp_s",
       "exposed_dp_s", "exposed_pp_s", "exposed_cp_s", "exposed_ep_s", "optimizer_s"};
@@ -54,8 +58,10 @@ json sweep_json(const SweepInfo& info, const std::vector<SweepPoint>& points) {
       json report = step_report_json(*p.scenario, *p.result);
       report["global_batch_size"] = p.scenario->training.global_batch_size;
       report["seq_length"] = p.scenario->training.seq_length;
+      report["layout"] = layout_json(p.scenario->layout);
       row.update(report);
     }
+    if (p.search) row["search"] = search_counts_json(*p.search);
     rows.push_back(std::move(row));
   }
   const auto base = strategies::sweep_baseline(points);
@@ -85,6 +91,8 @@ std::string sweep_csv(const std::vector<SweepPoint>& points) {
       c.push_back(std::string(strategies::to_string(l.schedule)));
       c.push_back(std::to_string(l.virtual_stages));
       c.push_back(std::string(strategies::to_string(l.recompute)));
+      c.push_back(l.sequence_parallel ? "true" : "false");
+      c.push_back(std::to_string(l.zero_stage));
       for (double v : {r.step_time.seconds(), r.tokens_per_s, r.tokens_per_s_per_gpu}) c.push_back(num(v));
       c.push_back(opt_num(p.speedup));
       c.push_back(opt_num(p.scaling_efficiency));
@@ -107,21 +115,26 @@ std::string sweep_table(const SweepInfo& info, const std::vector<SweepPoint>& po
   for (std::size_t i = 0; i < info.keys.size(); ++i) {
     varying += fmt::format("{}{} ({})", i ? ", " : "", info.keys[i], info.paths[i]);
   }
-  std::string out = fmt::format("ptsim sweep: {}, varying {}\n\n", info.scenario, varying);
+  const bool searched = std::any_of(points.begin(), points.end(), [](const SweepPoint& p) { return p.search.has_value(); });
+  std::string out = fmt::format("ptsim sweep: {}, varying {}{}\n\n", info.scenario, varying,
+                                searched ? ", best layout searched per point" : "");
   const std::string key = info.keys.size() == 1 ? info.keys[0] : "point";
-  out += fmt::format("  {:>12} {:>6} {:>18} {:>10} {:>12} {:>8} {:>7} {:>6} {:>10}  {}\n", key, "GPUs",
-                     "layout tp/pp/dp", "step (s)", "tokens/s", "speedup", "effic.", "MFU", "mem GiB", "status");
+  // With --search the chosen layout is the point's answer: the whole of it, not tp/pp/dp.
+  const int lw = searched ? 40 : 18;
+  out += fmt::format("  {:>12} {:>6} {:>{}} {:>10} {:>12} {:>8} {:>7} {:>6} {:>10}  {}\n", key, "GPUs",
+                     searched ? "best layout" : "layout tp/pp/dp", lw, "step (s)", "tokens/s", "speedup", "effic.", "MFU",
+                     "mem GiB", "status");
   for (const SweepPoint& p : points) {
     if (!p.scenario || !p.result) {
-      out += fmt::format("  {:>12} {:>6} {:>18} {:>10} {:>12} {:>8} {:>7} {:>6} {:>10}  invalid: {}\n", p.value, "-", "-",
-                         "-", "-", "-", "-", "-", "-", p.reason);
+      out += fmt::format("  {:>12} {:>6} {:>{}} {:>10} {:>12} {:>8} {:>7} {:>6} {:>10}  {}{}\n", p.value, "-", "-", lw,
+                         "-", "-", "-", "-", "-", "-", p.status == SweepStatus::no_layout ? "" : "invalid: ", p.reason);
       continue;
     }
     const auto& l = p.scenario->layout;
     const auto& r = *p.result;
-    out += fmt::format("  {:>12} {:>6} {:>18} {:>10.3f} {:>12.0f} {:>8} {:>7} {:>5.1f}% {:>10.1f}  {}\n", p.value,
-                       r.num_gpus, fmt::format("{}/{}/{}", l.tp, l.pp, l.dp), r.step_time.seconds(), r.tokens_per_s,
-                       p.speedup ? fmt::format("{:.2f}", *p.speedup) : "-",
+    out += fmt::format("  {:>12} {:>6} {:>{}} {:>10.3f} {:>12.0f} {:>8} {:>7} {:>5.1f}% {:>10.1f}  {}\n", p.value,
+                       r.num_gpus, searched ? layout_text(l) : fmt::format("{}/{}/{}", l.tp, l.pp, l.dp), lw,
+                       r.step_time.seconds(), r.tokens_per_s, p.speedup ? fmt::format("{:.2f}", *p.speedup) : "-",
                        p.scaling_efficiency ? fmt::format("{:.1f}%", 100 * *p.scaling_efficiency) : "-", 100 * r.mfu,
                        r.memory.peak_bytes / (1024.0 * 1024 * 1024),
                        p.status == SweepStatus::ok ? "ok" : "does not fit");

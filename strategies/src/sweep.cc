@@ -106,6 +106,7 @@ const char* to_string(SweepStatus s) {
     case SweepStatus::ok: return "ok";
     case SweepStatus::does_not_fit: return "does_not_fit";
     case SweepStatus::invalid: return "invalid";
+    case SweepStatus::no_layout: return "no_layout";
   }
   return "invalid";
 }

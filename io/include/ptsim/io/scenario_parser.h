@@ -43,6 +43,9 @@ struct SearchInput {
   strategies::SearchSpace space;
 };
 SearchInput parse_search_scenario_file(const std::filesystem::path& file);
+// The same from a document (`ptsim sweep --search` edits it per point); relative file
+// paths resolve against base_dir.
+SearchInput parse_search_scenario(nlohmann::json doc, const std::filesystem::path& base_dir);
 
 // JSON Schema (draft 2020-12) of the scenario format, generated from the same field
 // declarations as the parser. Cross-field rules (divisibility, products) are not in it.

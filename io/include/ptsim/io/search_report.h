@@ -29,6 +29,9 @@ std::string search_report_table(const strategies::Scenario& base, const SearchSe
 // A layout as the scenario's "layout" object (every field, scenario names).
 nlohmann::json layout_json(const strategies::Layout& layout);
 
+// The counts as `ptsim search --json` writes them under "counts".
+nlohmann::json search_counts_json(const strategies::SearchCounts& counts);
+
 // A layout in one short line: "tp2 pp2 dp2 mbs1 1f1b sp z1".
 std::string layout_text(const strategies::Layout& layout);
 

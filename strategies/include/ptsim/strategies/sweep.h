@@ -3,7 +3,8 @@
 // know no JSON: the value-range syntax (geometric `64:4096:x2`, arithmetic `1:8:+1`, list
 // `a,b,c`), the grid of points, the per-point result, and the scaling math (speedup and
 // scaling efficiency against the baseline point). io/ applies values to scenario documents
-// and writes the rows; apps/commands/sweep.cc runs the points.
+// and writes the rows; apps/commands/sweep.cc runs the points (with `--search`, each point's
+// best layout from the layout search).
 #pragma once
 
 #include <cstdint>
@@ -12,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "ptsim/strategies/layout_search.h"
 #include "ptsim/strategies/scenario.h"
 #include "ptsim/strategies/step_result.h"
 
@@ -45,6 +47,7 @@ enum class SweepStatus {
   ok,            // simulated, fits in memory
   does_not_fit,  // simulated, but a stage needs more memory than the GPU has
   invalid,       // the point is not a valid scenario (reason says which field and why)
+  no_layout,     // `--search`: no layout of the point is valid and fits in memory
 };
 const char* to_string(SweepStatus s);
 
@@ -54,7 +57,9 @@ struct SweepPoint {
   SweepStatus status = SweepStatus::invalid;
   std::string reason;         // why the point is invalid or does not fit; empty when ok
   std::optional<Scenario> scenario;   // set unless invalid
-  std::optional<StepResult> result;   // set unless invalid
+  std::optional<StepResult> result;   // set unless invalid or no_layout
+  // `--search`: the layout search of this point (its scenario then has the best layout).
+  std::optional<SearchCounts> search;
   // Against the baseline (the first point that is ok); unset without a baseline or for
   // invalid points. speedup = tokens/s over the baseline's; scaling efficiency = speedup
   // divided by the GPU-count ratio (1 when the GPU count does not change).
