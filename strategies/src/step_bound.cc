@@ -71,13 +71,13 @@ sim::Time step_time_lower_bound(const Scenario& s, const std::vector<StagePlan>&
     // The stage's dp-comm stream runs its collectives one at a time: ZeRO 3 gathers every
     // layer before its forward (and again before its backward when it resharded after
     // the forward) and reduces its gradients after each backward; overlap_grad_reduce
-    // reduces the layers of chunk 0 once, in the last backward; then the tail.
+    // reduces every layer once, in its chunk's last backward; then the tail.
     const std::int64_t gathers = zero3 ? (regather ? 2 : 1) * m : 0;
     std::int64_t reduced_layers = 0;  // per-layer reductions, in layers
     if (zero3) {
       reduced_layers = m * plan.num_layers;
     } else if (s.layout.overlap_grad_reduce && s.layout.dp * s.layout.cp > 1) {
-      reduced_layers = s.chunk_layers(st, 0).count;
+      reduced_layers = plan.num_layers;
     }
     const Time dp_stream = plan.dp_layer_gather * (gathers * plan.num_layers) + plan.dp_layer_reduce * reduced_layers +
                            plan.dp_all_reduce;
@@ -89,8 +89,8 @@ sim::Time step_time_lower_bound(const Scenario& s, const std::vector<StagePlan>&
     sent.add(plan.layers_gather_load, static_cast<double>(gathers));
     if (zero3) {
       sent.add(plan.layers_reduce_load, static_cast<double>(m));
-    } else if (v == 1 && s.layout.overlap_grad_reduce) {
-      sent.add(plan.layers_reduce_load);  // interleaved: only chunk 0's layers, not counted
+    } else if (s.layout.overlap_grad_reduce) {
+      sent.add(plan.layers_reduce_load);  // every layer of the stage, once
     }
     sent.add(plan.tail_load);
     // Every chunk-forward sends on but the last virtual stage's; every chunk-backward but

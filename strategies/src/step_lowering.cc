@@ -733,11 +733,13 @@ class StepLowering {
 
   // Whether the backward block (mb, chunk) reduces each layer's gradients as it goes:
   // ZeRO 3 after every micro-batch; overlap_grad_reduce (Megatron's bucketed reduction,
-  // one layer per bucket) in the step's last backward, when the gradients are complete.
-  bool reduce_layer_now(std::int64_t mb, int chunk) const {
+  // one layer per bucket) in each chunk's last backward, when that chunk's gradients are
+  // complete (an interleaved stage holds several chunks, each reduced after its own last
+  // micro-batch; the tail reduces only the embedding and output layer).
+  bool reduce_layer_now(std::int64_t mb, int /*chunk*/) const {
     if (!reduces_gradients()) return false;
     if (zero3()) return true;
-    return s_.layout.overlap_grad_reduce && mb == s_.num_microbatches() - 1 && chunk == 0;
+    return s_.layout.overlap_grad_reduce && mb == s_.num_microbatches() - 1;
   }
 
   // ZeRO 3: gather layer `l`'s parameters before its first kernel, at most one layer ahead

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <set>
 #include <string>
 
 #include "ptsim/strategies/step_metrics.h"
@@ -104,6 +105,23 @@ TEST(Zero, Stage3GathersEveryLayerTwiceAndScattersItsGradients) {
   const StepResult z0 = simulate_step(small(0)).result;
   EXPECT_GE(z3.result.step_time, z0.step_time);
   EXPECT_LT(z3.result.memory.peak_bytes, z0.memory.peak_bytes);
+}
+
+// overlap_grad_reduce reduces each layer's gradients once, in its chunk's last backward: on
+// an interleaved pipeline every chunk of a stage, not only the first (regression: chunks
+// 1.. were reduced by neither the layer pass nor the tail).
+TEST(Zero, OverlappedGradientReductionCoversEveryLayerOfEveryChunk) {
+  for (const std::int64_t chunks : {1, 2, 3}) {
+    Scenario s = small(1);
+    s.layout.overlap_grad_reduce = true;
+    s.layout.virtual_stages = chunks;
+    const SimulatedStep step = simulate_step(s);
+    std::set<std::int32_t> reduced;
+    for (const auto& label : step.lowered.labels) {
+      if (label.op == OpId::dp_reduce_scatter && label.layer >= 0) reduced.insert(label.layer);
+    }
+    EXPECT_EQ(reduced.size(), static_cast<std::size_t>(s.model.num_layers)) << "chunks " << chunks;
+  }
 }
 
 }  // namespace
