@@ -26,11 +26,11 @@ TARGETS = {
     "sc21_table1": {"target": {"mean_absolute_error": 0.08, "max_absolute_error": 0.15},
                     "guard": {"mean_absolute_error": 0.125, "max_absolute_error": 0.18}},
     "korthikanti_table5": {"target": {"max_absolute_error": 0.08, "speedup_error": 0.05},
-                           "guard": {"max_absolute_error": 0.055, "speedup_error": 0.02}},
+                           "guard": {"max_absolute_error": 0.07, "speedup_error": 0.04}},
     "korthikanti_table4": {"target": {"max_absolute_error": 0.10},
                            "guard": {"mean_absolute_error": 0.03, "max_absolute_error": 0.06}},
     "megatron_core_h100": {"target": {"mean_absolute_error": 0.10},
-                           "guard": {"mean_absolute_error": 0.15, "max_absolute_error": 0.27}},
+                           "guard": {"mean_absolute_error": 0.155, "max_absolute_error": 0.27}},
 }
 
 

@@ -508,10 +508,15 @@ class StepLowering {
     }
     plan.parameters = stage_parameters(s_, st);
 
-    // Pipeline transfers: one micro-batch's hidden activations (or their gradients).
+    // Pipeline transfers: one micro-batch's hidden activations (or their gradients), as
+    // each rank holds them at the stage boundary: its context-parallel share of the
+    // sequence, and with sequence parallelism its 1/tp of that (Megatron-Core's p2p sends
+    // the [s/(cp*tp), b, h] tensor; without sequence parallelism every TP rank sends it all).
     const auto act_dtype = s_.training.precision == costmodel::Dtype::fp8 ? costmodel::Dtype::bf16 : s_.training.precision;
+    const double boundary_shards =
+        static_cast<double>(shape_.cp) * (shape_.sequence_parallel ? static_cast<double>(shape_.tp) : 1.0);
     const double act_bytes = static_cast<double>(shape_.micro_batch * shape_.seq_length * m.hidden_size) *
-                             costmodel::bytes_per_element(act_dtype);
+                             costmodel::bytes_per_element(act_dtype) / boundary_shards;
     for (std::size_t dir = 0; dir < 2; ++dir) {
       if (rt.groups.send_to[dir] < 0) continue;
       rt.send_plan[dir] = plans_for(rt.groups.send[dir], CollectiveOp::send_recv, act_bytes);

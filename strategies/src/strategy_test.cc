@@ -107,6 +107,21 @@ TEST(Zero, Stage3GathersEveryLayerTwiceAndScattersItsGradients) {
   EXPECT_LT(z3.result.memory.peak_bytes, z0.memory.peak_bytes);
 }
 
+// A pipeline send carries the activations as the rank holds them at the stage boundary:
+// with sequence parallelism 1/tp of the sequence (Megatron-Core's p2p shape [s/tp, b, h]).
+// A transfer is latency + bytes/rate, so halving the bytes leaves 2*half - whole = latency.
+TEST(PipelineSend, SequenceParallelSendsItsShareOfTheSequence) {
+  Scenario whole = small(1);
+  Scenario shard = small(1);
+  shard.layout.sequence_parallel = true;
+  const Time a = simulate_step(whole).lowered.stages[0].send_forward;
+  const Time b = simulate_step(shard).lowered.stages[0].send_forward;
+  ASSERT_GT(a, Time::zero());
+  const Time latency = b * 2 - a;
+  EXPECT_GE(latency, Time::zero());
+  EXPECT_LT(latency.seconds(), 0.02 * a.seconds()) << "tp 2: the SP send should carry half the bytes";
+}
+
 // overlap_grad_reduce reduces each layer's gradients once, in its chunk's last backward: on
 // an interleaved pipeline every chunk of a stage, not only the first (regression: chunks
 // 1.. were reduced by neither the layer pass nor the tail).
