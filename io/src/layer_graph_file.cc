@@ -208,10 +208,8 @@ strategies::LayerGraphSpec layer_graph_from_text(std::string_view text, const st
   json doc;
   try {
     doc = json::parse(text, std::ref(dup));
-  } catch (const json::parse_error& e) {
-    const LineColumn at = line_column(text, e.byte);
-    throw InputError(error_path, fmt::format("{}: invalid JSON at line {}, column {}: {}", where, at.line, at.column,
-                                             parse_error_detail(e)));
+  } catch (const json::exception& e) {  // parse_error, or out_of_range for a number beyond double
+    throw InputError(error_path, where + ": " + invalid_json_reason(text, e));
   }
   if (!dup.duplicate.empty()) throw InputError(error_path, where + ": key '" + dup.duplicate + "' given more than once in one object");
   return layer_graph_from_json(doc, error_path, where);

@@ -71,3 +71,29 @@ TEST(LayerGraphFile, ErrorsNameTheFileLayerAndField) {
 
 }  // namespace
 }  // namespace ptsim::io
+
+namespace ptsim::io {
+namespace {
+
+std::string text_message(std::string_view text) {
+  try {
+    (void)layer_graph_from_text(text, "layer_graph.file", "g.json");
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+// Found by fuzz_layer_graph: a number beyond double made nlohmann throw out_of_range, which
+// escaped as an internal error; it is a one-line input error like a syntax error.
+TEST(LayerGraphFile, BadJsonTextIsAnInputErrorNamingTheFile) {
+  EXPECT_EQ(text_message(R"({"name": "x", "layers": [{"name": "a", "op": "input", "shape": [1e999]}]})"),
+            "layer_graph.file: g.json: invalid JSON: number overflow parsing '1e999'");
+  EXPECT_THAT(text_message("{\"name\": \"x\",\n \"layers\": [}"),
+              ::testing::StartsWith("layer_graph.file: g.json: invalid JSON at line 2, column"));
+  EXPECT_EQ(text_message(R"({"name": "x", "name": "y"})"),
+            "layer_graph.file: g.json: key 'name' given more than once in one object");
+}
+
+}  // namespace
+}  // namespace ptsim::io
