@@ -6,31 +6,19 @@
 // Counters: layouts enumerated, valid, not fitting, simulated, pruned by the bound.
 #include <benchmark/benchmark.h>
 
+#include "ptsim/io/scenario_parser.h"
 #include "ptsim/strategies/layout_search.h"
 
 namespace {
 
-using ptsim::strategies::Scenario;
-using ptsim::strategies::SearchSpace;
-
-Scenario gpt3_1024_space() {
-  Scenario s;
-  s.name = "search-gpt3-175b-1024-a100";
-  s.model = *ptsim::strategies::find_model_preset("gpt3-175b");
-  s.cluster = *ptsim::costmodel::find_node_preset("dgx-a100");
-  s.cluster.num_nodes = 128;
-  s.training.seq_length = 2048;
-  s.training.global_batch_size = 1536;
-  return s;
-}
-
-void run_search(benchmark::State& state, const SearchSpace& space) {
-  const Scenario base = gpt3_1024_space();
+// The scenario file the documented command reads (PTSIM_SOURCE_DIR: bench/CMakeLists.txt).
+void run_search(benchmark::State& state, const char* scenario_file) {
+  const ptsim::io::SearchInput in = ptsim::io::parse_search_scenario_file(std::string(PTSIM_SOURCE_DIR) + "/" + scenario_file);
   ptsim::strategies::SearchOptions options;
   options.top = 5;
   options.threads = 2;
   for (auto _ : state) {
-    const auto r = ptsim::strategies::search_layouts(base, space, options);
+    const auto r = ptsim::strategies::search_layouts(in.scenario, in.space, options);
     benchmark::DoNotOptimize(r.rows.front().step_time_s);
     state.counters["enumerated"] = static_cast<double>(r.counts.enumerated);
     state.counters["valid"] = static_cast<double>(r.counts.valid);
@@ -43,10 +31,7 @@ void run_search(benchmark::State& state, const SearchSpace& space) {
 }
 
 void BM_SearchGpt3_1024Cp1Zero1(benchmark::State& state) {
-  SearchSpace space;
-  space.cp = 1;
-  space.zero_stage = 1;
-  run_search(state, space);
+  run_search(state, "scenarios/search/gpt3-175b-1024-a100-cp1-zero1.json");
 }
 BENCHMARK(BM_SearchGpt3_1024Cp1Zero1)->Unit(benchmark::kSecond)->Iterations(1)->UseRealTime();
 
