@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <initializer_list>
 #include <map>
 #include <sstream>
 #include <vector>
@@ -36,13 +37,38 @@ std::int64_t to_int(const std::string& value, const std::string& what) {
   }
 }
 
-// GPUs / (tp x pp x cp), checked.
-std::int64_t data_parallel(const strategies::Scenario& s, std::int64_t tp, std::int64_t pp, std::int64_t cp) {
-  const std::int64_t g = s.cluster.num_gpus();
-  if (tp * pp * cp <= 0 || g % (tp * pp * cp) != 0) {
-    throw InputError("config", fmt::format("tp {} x pp {} x cp {} does not divide {} GPUs", tp, pp, cp, g));
+// A parallel degree, batch or layer count: at least 1 and at most 2^30, so products of a
+// few of them cannot overflow.
+constexpr std::int64_t kMaxCount = std::int64_t{1} << 30;
+
+std::int64_t to_count(const std::string& value, const std::string& what) {
+  const std::int64_t x = to_int(value, what);
+  if (x < 1 || x > kMaxCount) throw InputError(what, "'" + value + "' is not between 1 and 2^30");
+  return x;
+}
+
+// Virtual stages per pipeline rank from layers per virtual stage: num_layers / (pp x per_chunk).
+std::int64_t virtual_stages_from_layers(const strategies::Scenario& s, std::int64_t pp, std::int64_t per_chunk,
+                                        const std::string& what) {
+  const std::int64_t layers = s.model.num_layers;
+  if (layers % per_chunk != 0 || (layers / per_chunk) % pp != 0) {
+    throw InputError(what, fmt::format("{} layers per virtual stage x pp {} do not divide the model's {} layers",
+                                       per_chunk, pp, layers));
   }
-  return g / (tp * pp * cp);
+  return layers / per_chunk / pp;
+}
+
+// GPUs / (tp x pp x cp), checked (one factor at a time, so nothing overflows).
+std::int64_t data_parallel(const strategies::Scenario& s, std::int64_t tp, std::int64_t pp, std::int64_t cp) {
+  std::int64_t rest = s.cluster.num_gpus();
+  for (const std::int64_t f : {tp, pp, cp}) {
+    if (f <= 0 || rest % f != 0) {
+      throw InputError("config", fmt::format("tp {} x pp {} x cp {} does not divide {} GPUs", tp, pp, cp,
+                                             s.cluster.num_gpus()));
+    }
+    rest /= f;
+  }
+  return rest;
 }
 
 std::string torchtitan_schedule(const Layout& l) {
@@ -60,7 +86,7 @@ std::vector<std::pair<std::string, std::string>> torchtitan_keys(const strategie
       {"training.seq_len", std::to_string(s.training.seq_length)},
       {"parallelism.data_parallel_replicate_degree", std::to_string(shard ? 1 : l.dp)},
       {"parallelism.data_parallel_shard_degree", std::to_string(shard ? l.dp : 1)},
-      {"parallelism.fsdp_reshard_after_forward", l.zero_stage >= 3 ? "\"always\"" : "\"never\""},
+      {"parallelism.fsdp_reshard_after_forward", l.zero_stage >= 3 && l.reshard_after_forward ? "\"always\"" : "\"never\""},
       {"parallelism.tensor_parallel_degree", std::to_string(l.tp)},
       {"parallelism.enable_async_tensor_parallel", l.tp_comm_overlap ? "true" : "false"},
       {"parallelism.pipeline_parallel_degree", std::to_string(l.pp)},
@@ -68,12 +94,13 @@ std::vector<std::pair<std::string, std::string>> torchtitan_keys(const strategie
       {"parallelism.pipeline_parallel_microbatch_size", std::to_string(l.micro_batch_size)},
       {"parallelism.context_parallel_degree", std::to_string(l.cp)},
       {"parallelism.expert_parallel_degree", std::to_string(l.ep)},
-      {"activation_checkpoint.mode", "\"" + std::string(to_string(l.recompute)) + "\""},
   };
+  // Keys stay grouped by section: TOML forbids opening a table twice.
   if (l.pp > 1 && l.num_layers_in_first_pipeline_stage == 0 && l.num_layers_in_last_pipeline_stage == 0) {
     kv.push_back({"parallelism.pipeline_parallel_layers_per_stage",
                   std::to_string(s.model.num_layers / (l.pp * l.virtual_stages))});
   }
+  kv.push_back({"activation_checkpoint.mode", "\"" + std::string(to_string(l.recompute)) + "\""});
   if (l.recompute == Recompute::selective) kv.push_back({"activation_checkpoint.selective_ac_option", "\"op\""});
   return kv;
 }
@@ -81,6 +108,14 @@ std::vector<std::pair<std::string, std::string>> torchtitan_keys(const strategie
 std::string torchtitan_notes(const Layout& l) {
   std::string out;
   if (l.schedule == Schedule::sequential) out += "# schedule sequential: torchtitan has no such schedule; 1F1B is given\n";
+  if (l.schedule == Schedule::zb_h1) {
+    out += "# schedule zb-h1: torchtitan's zero-bubble schedules (InterleavedZeroBubble, ZBVZeroBubble) are not ZB-H1; "
+           "1F1B is given\n";
+  }
+  if (l.zero_stage == 3 && !l.reshard_after_forward) {
+    out += "# zero_stage 3 without reshard after forward: fsdp_reshard_after_forward \"never\" keeps the gathered "
+           "parameters from forward to backward\n";
+  }
   if (l.zero_stage == 1) {
     out += "# zero_stage 1: FSDP shards parameters and gradients too; the closest is a shard degree with "
            "fsdp_reshard_after_forward \"never\" (ZeRO-2)\n";
@@ -106,7 +141,12 @@ std::string megatron_flags(const strategies::Scenario& s) {
       fmt::format("--seq-length {}", s.training.seq_length),
   };
   std::string notes;
-  if (l.virtual_stages > 1) {
+  const bool uneven = l.num_layers_in_first_pipeline_stage > 0 || l.num_layers_in_last_pipeline_stage > 0;
+  if (l.virtual_stages > 1 && uneven) {
+    // Layers per chunk differ between the first/last and the middle stages: Megatron-Core
+    // takes the chunk count instead (it may not be combined with the per-chunk layer flag).
+    flags.push_back(fmt::format("--num-virtual-stages-per-pipeline-rank {}", l.virtual_stages));
+  } else if (l.virtual_stages > 1) {
     flags.push_back(fmt::format("--num-layers-per-virtual-pipeline-stage {}", s.model.num_layers / (l.pp * l.virtual_stages)));
   }
   if (l.num_layers_in_first_pipeline_stage > 0) {
@@ -149,6 +189,7 @@ Layout read_megatron_flags(const std::string& text, const strategies::Scenario& 
   l.schedule = Schedule::one_f_one_b;
   l.num_layers_in_first_pipeline_stage = l.num_layers_in_last_pipeline_stage = 0;
   std::int64_t layers_per_virtual = 0;
+  std::int64_t virtual_per_rank = 0;
   std::istringstream lines(text);
   std::string line;
   std::vector<std::string> words;
@@ -165,14 +206,15 @@ Layout read_megatron_flags(const std::string& text, const strategies::Scenario& 
       if (i + 1 >= words.size()) throw InputError(f, "needs a value");
       return words[++i];
     };
-    if (f == "--tensor-model-parallel-size") l.tp = to_int(value(), f);
-    else if (f == "--pipeline-model-parallel-size") l.pp = to_int(value(), f);
-    else if (f == "--context-parallel-size") l.cp = to_int(value(), f);
-    else if (f == "--expert-model-parallel-size") l.ep = to_int(value(), f);
-    else if (f == "--micro-batch-size") l.micro_batch_size = to_int(value(), f);
-    else if (f == "--num-layers-per-virtual-pipeline-stage") layers_per_virtual = to_int(value(), f);
-    else if (f == "--decoder-first-pipeline-num-layers") l.num_layers_in_first_pipeline_stage = to_int(value(), f);
-    else if (f == "--decoder-last-pipeline-num-layers") l.num_layers_in_last_pipeline_stage = to_int(value(), f);
+    if (f == "--tensor-model-parallel-size") l.tp = to_count(value(), f);
+    else if (f == "--pipeline-model-parallel-size") l.pp = to_count(value(), f);
+    else if (f == "--context-parallel-size") l.cp = to_count(value(), f);
+    else if (f == "--expert-model-parallel-size") l.ep = to_count(value(), f);
+    else if (f == "--micro-batch-size") l.micro_batch_size = to_count(value(), f);
+    else if (f == "--num-layers-per-virtual-pipeline-stage") layers_per_virtual = to_count(value(), f);
+    else if (f == "--num-virtual-stages-per-pipeline-rank") virtual_per_rank = to_count(value(), f);
+    else if (f == "--decoder-first-pipeline-num-layers") l.num_layers_in_first_pipeline_stage = to_count(value(), f);
+    else if (f == "--decoder-last-pipeline-num-layers") l.num_layers_in_last_pipeline_stage = to_count(value(), f);
     else if (f == "--sequence-parallel") l.sequence_parallel = true;
     else if (f == "--recompute-granularity") l.recompute = value() == "full" ? Recompute::full : Recompute::selective;
     else if (f == "--use-distributed-optimizer") l.zero_stage = 1;
@@ -184,7 +226,13 @@ Layout read_megatron_flags(const std::string& text, const strategies::Scenario& 
     else if (f == "--bf16" || f == "--fp16" || f == "--accumulate-allreduce-grads-in-fp32") continue;
     else throw InputError(f, "not a flag ptsim emits");
   }
-  if (layers_per_virtual > 0) l.virtual_stages = s.model.num_layers / (l.pp * layers_per_virtual);
+  if (layers_per_virtual > 0 && virtual_per_rank > 0) {
+    throw InputError("--num-virtual-stages-per-pipeline-rank", "cannot be combined with --num-layers-per-virtual-pipeline-stage");
+  }
+  if (layers_per_virtual > 0) {
+    l.virtual_stages = virtual_stages_from_layers(s, l.pp, layers_per_virtual, "--num-layers-per-virtual-pipeline-stage");
+  }
+  if (virtual_per_rank > 0) l.virtual_stages = virtual_per_rank;
   l.dp = data_parallel(s, l.tp, l.pp, l.cp);
   return l;
 }
@@ -222,7 +270,9 @@ Layout read_torchtitan_toml(const std::string& text, const strategies::Scenario&
   while (std::getline(lines, line)) {
     if (line.empty() || line[0] == '#') continue;
     if (line[0] == '[') {
-      section = line.substr(1, line.find(']') - 1);
+      const auto close = line.find(']');
+      if (close == std::string::npos) throw InputError("torchtitan config", "section header without ']': " + line);
+      section = line.substr(1, close - 1);
       continue;
     }
     const auto eq = line.find(" = ");
@@ -236,22 +286,25 @@ Layout read_torchtitan_toml(const std::string& text, const strategies::Scenario&
     if (it == kv.end()) throw InputError(key, "missing");
     return it->second;
   };
-  auto num = [&](const std::string& key) { return to_int(get(key), key); };
+  auto count = [&](const std::string& key) { return to_count(get(key), key); };
   Layout l = s.layout;
-  l.tp = num("parallelism.tensor_parallel_degree");
-  l.pp = num("parallelism.pipeline_parallel_degree");
-  l.cp = num("parallelism.context_parallel_degree");
-  l.ep = num("parallelism.expert_parallel_degree");
-  l.micro_batch_size = num("parallelism.pipeline_parallel_microbatch_size");
-  const std::int64_t shard = num("parallelism.data_parallel_shard_degree");
-  l.dp = num("parallelism.data_parallel_replicate_degree") * shard;
+  l.tp = count("parallelism.tensor_parallel_degree");
+  l.pp = count("parallelism.pipeline_parallel_degree");
+  l.cp = count("parallelism.context_parallel_degree");
+  l.ep = count("parallelism.expert_parallel_degree");
+  l.micro_batch_size = count("parallelism.pipeline_parallel_microbatch_size");
+  const std::int64_t shard = count("parallelism.data_parallel_shard_degree");
+  l.dp = count("parallelism.data_parallel_replicate_degree") * shard;
   l.zero_stage = shard > 1 ? (get("parallelism.fsdp_reshard_after_forward") == "always" ? 3 : 2) : 0;
   l.tp_comm_overlap = get("parallelism.enable_async_tensor_parallel") == "true";
   const std::string schedule = get("parallelism.pipeline_parallel_schedule");
   l.schedule = schedule == "GPipe" ? Schedule::gpipe : Schedule::one_f_one_b;
   l.virtual_stages = 1;
   if (schedule == "Interleaved1F1B") {
-    l.virtual_stages = s.model.num_layers / (l.pp * num("parallelism.pipeline_parallel_layers_per_stage"));
+    // Uneven stages carry their split as a comment (split points), not a layer count:
+    // the chunk count then stays the scenario's.
+    const std::string key = "parallelism.pipeline_parallel_layers_per_stage";
+    l.virtual_stages = kv.count(key) != 0 ? virtual_stages_from_layers(s, l.pp, count(key), key) : s.layout.virtual_stages;
   }
   const std::string mode = get("activation_checkpoint.mode");
   l.recompute = mode == "full" ? Recompute::full : mode == "selective" ? Recompute::selective : Recompute::none;
@@ -281,23 +334,52 @@ std::string deepspeed_json(const strategies::Scenario& s) {
 
 Layout read_deepspeed_json(const std::string& text, const strategies::Scenario& s) {
   Layout l = s.layout;
+  nlohmann::json j;
   try {
-    const auto j = nlohmann::json::parse(text);
-    const auto gbs = j.at("train_batch_size").get<std::int64_t>();
-    l.micro_batch_size = j.at("train_micro_batch_size_per_gpu").get<std::int64_t>();
-    const auto gas = j.at("gradient_accumulation_steps").get<std::int64_t>();
-    l.zero_stage = j.at("zero_optimization").at("stage").get<std::int64_t>();
-    l.overlap_grad_reduce = j.at("zero_optimization").at("overlap_comm").get<bool>();
-    l.tp = j.at("tensor_parallel").at("autotp_size").get<std::int64_t>();
-    l.dp = gbs / (l.micro_batch_size * gas);
+    j = nlohmann::json::parse(text);
   } catch (const nlohmann::json::exception& e) {
     throw InputError("deepspeed config", e.what());
   }
+  // A key's value as a count (1 .. 2^30) or a flag; anything else names the key.
+  auto at = [&](std::initializer_list<const char*> path) -> const nlohmann::json& {
+    const nlohmann::json* node = &j;
+    std::string name;
+    for (const char* key : path) {
+      if (!name.empty()) name += '.';
+      name += key;
+      if (!node->is_object() || !node->contains(key)) throw InputError(name, "missing");
+      node = &(*node)[key];
+    }
+    return *node;
+  };
+  auto count = [&](std::initializer_list<const char*> path, const char* name) {
+    const nlohmann::json& v = at(path);
+    if (!v.is_number_integer() || v.get<std::int64_t>() < 1 || v.get<std::int64_t>() > kMaxCount) {
+      throw InputError(name, "is not an integer between 1 and 2^30");
+    }
+    return v.get<std::int64_t>();
+  };
+  const std::int64_t gbs = count({"train_batch_size"}, "train_batch_size");
+  l.micro_batch_size = count({"train_micro_batch_size_per_gpu"}, "train_micro_batch_size_per_gpu");
+  const std::int64_t gas = count({"gradient_accumulation_steps"}, "gradient_accumulation_steps");
+  const nlohmann::json& stage = at({"zero_optimization", "stage"});
+  if (!stage.is_number_integer() || stage.get<std::int64_t>() < 0 || stage.get<std::int64_t>() > 3) {
+    throw InputError("zero_optimization.stage", "is not 0, 1, 2 or 3");
+  }
+  l.zero_stage = stage.get<std::int64_t>();
+  const nlohmann::json& overlap = at({"zero_optimization", "overlap_comm"});
+  if (!overlap.is_boolean()) throw InputError("zero_optimization.overlap_comm", "is not true or false");
+  l.overlap_grad_reduce = overlap.get<bool>();
+  l.tp = count({"tensor_parallel", "autotp_size"}, "tensor_parallel.autotp_size");
+  if (gbs % l.micro_batch_size != 0 || (gbs / l.micro_batch_size) % gas != 0) {
+    throw InputError("train_batch_size", "is not train_micro_batch_size_per_gpu x gradient_accumulation_steps x dp");
+  }
+  l.dp = gbs / l.micro_batch_size / gas;
   // Pipeline stages are the PipelineModule's num_stages in the training script.
   l.cp = 1;
   const std::int64_t g = s.cluster.num_gpus();
-  if (l.dp * l.tp <= 0 || g % (l.dp * l.tp) != 0) throw InputError("deepspeed config", "dp x tp does not divide the GPUs");
-  l.pp = g / (l.dp * l.tp);
+  if (g % l.dp != 0 || (g / l.dp) % l.tp != 0) throw InputError("deepspeed config", "dp x tp does not divide the GPUs");
+  l.pp = g / l.dp / l.tp;
   return l;
 }
 

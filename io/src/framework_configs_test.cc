@@ -3,6 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
+
+#include "ptsim/io/input_error.h"
+
 #include "ptsim/strategies/model.h"
 
 namespace ptsim::io {
@@ -84,6 +88,62 @@ TEST(FrameworkConfigs, DeepSpeedJsonReadsBack) {
   s.layout.virtual_stages = 1;
   s.layout.zero_stage = 2;
   expect_same(read_deepspeed_json(deepspeed_json(s), s), s.layout);
+}
+
+TEST(FrameworkConfigs, TorchtitanTomlOpensEachTableOnce) {
+  // TOML forbids defining a table twice; the pipeline's layers per stage once came after
+  // [activation_checkpoint] and reopened [parallelism].
+  const std::string text = torchtitan_toml(gpt3());
+  for (const char* table : {"[training]", "[parallelism]", "[activation_checkpoint]"}) {
+    const auto first = text.find(table);
+    ASSERT_NE(first, std::string::npos) << table;
+    EXPECT_EQ(text.find(table, first + 1), std::string::npos) << table << " opened twice:\n" << text;
+  }
+}
+
+TEST(FrameworkConfigs, UnevenInterleavedStagesUseTheChunkCountFlag) {
+  // Megatron-Core: with --decoder-first/last-pipeline-num-layers the chunk count is given
+  // by --num-virtual-stages-per-pipeline-rank; layers per chunk differ between stages.
+  strategies::Scenario s = gpt3();
+  s.layout.pp = 8;
+  s.layout.virtual_stages = 2;
+  s.layout.num_layers_in_first_pipeline_stage = 6;
+  s.layout.num_layers_in_last_pipeline_stage = 6;
+  const std::string text = megatron_flags(s);
+  EXPECT_NE(text.find("--num-virtual-stages-per-pipeline-rank 2 \\\n"), std::string::npos) << text;
+  EXPECT_EQ(text.find("--num-layers-per-virtual-pipeline-stage"), std::string::npos) << text;
+  expect_same(read_megatron_flags(text, s), s.layout);
+  EXPECT_EQ(read_torchtitan_toml(torchtitan_toml(s), s).virtual_stages, 2);
+}
+
+std::string error_of(const std::function<void()>& read) {
+  try {
+    read();
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "(accepted)";
+}
+
+TEST(FrameworkConfigs, ReadersRefuseZeroHugeAndMismatchedCountsNamingTheField) {
+  const strategies::Scenario s = gpt3();
+  EXPECT_EQ(error_of([&] { read_megatron_flags("--pipeline-model-parallel-size 0 --num-layers-per-virtual-pipeline-stage 1", s); }),
+            "--pipeline-model-parallel-size: '0' is not between 1 and 2^30");
+  EXPECT_EQ(error_of([&] { read_megatron_flags("--tensor-model-parallel-size 4611686018427387904", s); }),
+            "--tensor-model-parallel-size: '4611686018427387904' is not between 1 and 2^30");
+  EXPECT_EQ(error_of([&] { read_megatron_flags("--pipeline-model-parallel-size 8 --num-layers-per-virtual-pipeline-stage 5", s); }),
+            "--num-layers-per-virtual-pipeline-stage: 5 layers per virtual stage x pp 8 do not divide the model's 96 layers");
+  EXPECT_EQ(error_of([&] { read_torchtitan_toml("[parallelism\n", s); }),
+            "torchtitan config: section header without ']': [parallelism");
+  EXPECT_EQ(error_of([&] { read_deepspeed_json(R"({"train_batch_size": 1536, "train_micro_batch_size_per_gpu": 1,
+      "gradient_accumulation_steps": 0})", s); }),
+            "gradient_accumulation_steps: is not an integer between 1 and 2^30");
+  EXPECT_EQ(error_of([&] { read_deepspeed_json(R"({"train_batch_size": 1e300})", s); }),
+            "train_batch_size: is not an integer between 1 and 2^30");
+  EXPECT_EQ(error_of([&] { read_deepspeed_json(R"({"train_batch_size": 1536, "train_micro_batch_size_per_gpu": 1,
+      "gradient_accumulation_steps": 1, "zero_optimization": {"stage": 1, "overlap_comm": false},
+      "tensor_parallel": {"autotp_size": 3}})", s); }),
+            "deepspeed config: dp x tp does not divide the GPUs");
 }
 
 }  // namespace
