@@ -30,6 +30,21 @@ class GroupSetBuilder {
       }
     } else {
       assert(n >= 2);
+      if (has_rep && set.num_groups() == 0) {
+        // A pair's shape (what group_shape gives for two ranks): within an NVLink domain,
+        // across domains, across pods. In the order first seen.
+        std::array<bool, 3> seen{};
+        for (std::size_t i = 0; i < n; ++i) {
+          const int a = ranks[i], b = ranks[(i + 1) % n];
+          const bool same_domain = s_.cluster.domain_of(a) == s_.cluster.domain_of(b);
+          const bool crosses_pods = s_.cluster.pod_of(a) != s_.cluster.pod_of(b);
+          const std::size_t kind = crosses_pods ? 2 : (same_domain ? 0 : 1);
+          if (seen[kind]) continue;
+          seen[kind] = true;
+          set.rep_ring_shapes.push_back(same_domain ? costmodel::GroupShape{2, 2, 1, crosses_pods}
+                                                    : costmodel::GroupShape{2, 1, 2, crosses_pods});
+        }
+      }
       for (std::size_t i = 0; i < n; ++i) {
         if (!all_lanes_ && lanes[i] != 0) continue;
         const std::array<int, 2> out{ranks[i], ranks[(i + 1) % n]};

@@ -30,6 +30,10 @@ struct GroupSet {
   std::vector<costmodel::GroupShape> shapes;
   // Per class, one group (as global ranks) of that class, for messages.
   std::vector<std::vector<int>> examples;
+  // Ring sets: the shape of every step sent within the group holding lane 0, in both modes
+  // (the collapsed mode keeps only lane 0's step, the full mode moves them all in one
+  // task, which lasts at least the slowest step alone: step_bound uses it).
+  std::vector<costmodel::GroupShape> rep_ring_shapes;
 
   std::size_t num_groups() const { return offsets.size() - 1; }
   std::span<const std::uint32_t> group(std::size_t g) const {

@@ -5,11 +5,14 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <string>
 
 #include "ptsim/strategies/layout_search.h"
 #include "ptsim/strategies/pipeline_schedule.h"
+#include "ptsim/strategies/step_lowering.h"
 #include "ptsim/strategies/step_metrics.h"
+#include "ptsim/strategies/transformer_ops.h"
 #include "test_scenario.h"
 
 namespace ptsim::strategies {
@@ -137,6 +140,64 @@ TEST(StepBound, NeverAboveTheSimulatedStepTimeAcrossNodesAndPods) {
   space.recompute = Recompute::full;
   space.sequence_parallel = true;
   EXPECT_GT(check_all(base, space), 30);
+}
+
+// Context-parallel rings that leave the NVLink domain for some of their steps (cp x tp >
+// 8 on 8-GPU nodes: those layouts are lowered to every rank), with and without TP
+// communication overlapped beside its GEMMs: the bound counts each ring step at its
+// ring's slowest pair and each overlapped pair at the longer of the two.
+TEST(StepBound, NeverAboveTheSimulatedStepTimeWithContextRingsAcrossNodes) {
+  Scenario base = testing::make_scenario("llama3-8b", "dgx-h100", 8192, 4, 1, 1, 16);
+  base.model.num_layers = 2;
+  SearchSpace space;
+  space.micro_batch_size = 1;
+  space.recompute = Recompute::selective;
+  space.zero_stage = 1;
+  EXPECT_GT(check_all(base, space), 20);
+  base.layout.tp_comm_overlap = true;
+  space.sequence_parallel = true;
+  space.recompute = Recompute::none;
+  EXPECT_GT(check_all(base, space), 10);
+}
+
+// A ring step is one task over the whole ring in full mode: the representative's chain
+// waits for the steps that cross the network, not only for its own step inside the node.
+TEST(StepBound, RingStepsCountAtTheirSlowestPair) {
+  Scenario across = testing::make_scenario("llama3-8b", "dgx-h100", 8192, 1, 1, 1, 1, 16);
+  across.model.num_layers = 2;
+  ASSERT_TRUE(rank_asymmetry(across).has_value());  // steps 7->8 and 15->0 leave the node
+  Scenario within = across;
+  within.cluster.nvlink_domain_gpus = 16;  // the same ring inside one NVLink domain
+  ASSERT_FALSE(rank_asymmetry(within).has_value());
+  const StagePlan a = plan_stages(across).front();
+  const StagePlan w = plan_stages(within).front();
+  // The same kernels; the ring's network steps make the difference.
+  EXPECT_GT(a.layer_forward_bound.count_ns(), w.layer_forward_bound.count_ns());
+  EXPECT_GT(a.layer_backward_bound.count_ns(), w.layer_backward_bound.count_ns());
+  // Each of the 15 steps takes at least a network step alone (latency, then the chunk at
+  // the achievable network bandwidth).
+  const ShapeContext shape = shape_context(across);
+  const costmodel::GroupShape net_pair{2, 1, 2, false};
+  const double capacity = across.cluster.network_bandwidth_bytes_per_s *
+                          across.cluster.gpu.efficiency.network_bandwidth_fraction;
+  auto ring_steps = [&](const std::vector<OpStep>& ops) -> sim::Time {
+    sim::Time t;
+    for (const OpStep& op : ops) {
+      if (op.op != OpId::cp_kv_exchange) continue;
+      const auto plan = costmodel::plan_collective(op.collective, net_pair, op.collective_bytes, across.cluster);
+      const auto& ph = plan.phases.front();
+      EXPECT_GT(ph.network_bytes, 0);
+      t += sim::Time::from_seconds(ph.latency_s) +
+           sim::Time::ns(static_cast<std::int64_t>(
+               std::ceil(ph.network_bytes * 1e9 / std::min(ph.network_rate_bytes_per_s, capacity))));
+    }
+    return t;
+  };
+  const sim::Time fwd = ring_steps(layer_forward_ops(across.model, LayerKind::dense, shape));
+  const sim::Time bwd = ring_steps(layer_backward_ops(across.model, LayerKind::dense, shape));
+  EXPECT_GE(a.layer_forward_bound.count_ns(), fwd.count_ns());
+  EXPECT_GE(a.layer_backward_bound.count_ns(), bwd.count_ns());
+  EXPECT_LE(step_time_lower_bound(across).count_ns(), simulate_step(across).result.step_time.count_ns());
 }
 
 }  // namespace

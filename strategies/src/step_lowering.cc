@@ -26,7 +26,7 @@ struct LayerSummary {
   sim::Time lower_wgrad;           // of lower_bwd, zb-h1's W pass
   StagePlan::PortLoad load;        // sent per micro-batch, forward and backward
 };
-using LayerKey = std::array<std::int64_t, 30>;
+using LayerKey = std::array<std::int64_t, 31>;
 
 struct StagePlanCache::Impl {
   std::mutex mutex;
@@ -62,6 +62,10 @@ struct TimedOp {
   OpId op;
   OpGroup group = OpGroup::none;
   Time duration;
+  // The least time its task takes in the automatic lowering: `duration`, but for a CP ring
+  // step the slowest step of the representative's ring alone (in full mode one task moves
+  // every step of the ring; collapsed, the ring's steps are all alike).
+  Time bound;
   std::vector<GroupPlan> plans;
   bool overlaps_next = false;
 };
@@ -200,6 +204,7 @@ class StepLowering {
       k.shapes.insert(k.shapes.end(), set->shapes.begin(), set->shapes.end());
       k.shapes.push_back(costmodel::GroupShape{0, 0, 0, false});
     }
+    k.shapes.insert(k.shapes.end(), g.cp_ring.rep_ring_shapes.begin(), g.cp_ring.rep_ring_shapes.end());
     return k;
   }
 
@@ -249,6 +254,14 @@ class StepLowering {
       key[i++] = sh.domains;
       key[i++] = sh.crosses_pods ? 1 : 0;
     }
+    // The representative's ring steps (pairs): within an NVLink domain, across domains,
+    // across pods.
+    std::int64_t ring = 0;
+    for (const costmodel::GroupShape& sh : g.cp_ring.rep_ring_shapes) {
+      assert(sh.ranks == 2);
+      ring |= sh.crosses_pods ? 4 : (sh.domains > 1 ? 2 : 1);
+    }
+    key[i++] = ring;
     assert(i <= key.size());
     const std::lock_guard<std::mutex> lock(cache_->impl().mutex);
     const auto it = cache_->impl().layers.find(key);
@@ -335,6 +348,8 @@ class StepLowering {
 
   std::vector<TimedOp> timed(const std::vector<OpStep>& ops, const StageRuntime& rt) const {
     std::vector<TimedOp> out;
+    double ring_bytes = -1;  // the last CP ring step's size, and its bound
+    Time ring_bound;
     for (const OpStep& op : ops) {
       TimedOp t;
       t.op = op.op;
@@ -357,6 +372,22 @@ class StepLowering {
       if (t.group != OpGroup::none) {
         t.plans = plans_for(set_of(rt, t.group), op.collective, op.collective_bytes);
         t.duration = alone(t.plans.front());
+      }
+      t.bound = t.duration;
+      if (t.group == OpGroup::cp_ring) {
+        // The ring's steps all move the same bytes: time the other shapes once per size.
+        if (op.collective_bytes != ring_bytes) {
+          ring_bytes = op.collective_bytes;
+          ring_bound = t.duration;
+          const GroupSet& ring = rt.groups.cp_ring;
+          for (const costmodel::GroupShape& shape : ring.rep_ring_shapes) {
+            if (detail::same_shape(shape, ring.shapes.front())) continue;
+            const GroupPlan step{costmodel::plan_collective(op.collective, shape, op.collective_bytes, s_.cluster),
+                                 shape.crosses_pods};
+            ring_bound = std::max(ring_bound, alone(step));
+          }
+        }
+        t.bound = ring_bound;
       }
       out.push_back(std::move(t));
     }
@@ -420,12 +451,20 @@ class StepLowering {
     return r;
   }
 
-  // A lower bound on the ops' time: each kernel and each collective that does not run
-  // beside a kernel; an overlapped exchange counts as nothing (the kernel beside it does).
+  // A lower bound on the ops' time, as chain() wires them: each op after the previous
+  // one, except that an exchange and the kernel beside it both start after the op before
+  // them, and the op after the kernel waits for both: the pair takes at least the longer
+  // of the two (each at its least, `bound`). An exchange that opens the list counts as
+  // nothing (at the start of a block it has no op before it to wait for).
   static Time lower_sum(const std::vector<TimedOp>& ops) {
     Time t;
-    for (const TimedOp& op : ops) {
-      if (!op.overlaps_next) t += op.duration;
+    for (std::size_t i = 0; i < ops.size(); ++i) {
+      if (!ops[i].overlaps_next) {
+        t += ops[i].bound;
+      } else if (i > 0 && i + 1 < ops.size() && !ops[i + 1].overlaps_next) {
+        t += std::max(ops[i].bound, ops[i + 1].bound);
+        ++i;
+      }
     }
     return t;
   }
