@@ -218,6 +218,22 @@ class Enumerator {
   std::int64_t& next_index_;
 };
 
+}  // namespace
+
+void assign_layout(Scenario& s, const Scenario& base, std::int64_t num_gpus, const Layout& layout) {
+  s.layout = layout;
+  const int per_node = base.cluster.gpus_per_node;
+  if (num_gpus < per_node) {
+    s.cluster.num_nodes = 1;
+    s.cluster.gpus_per_node = static_cast<int>(num_gpus);
+  } else {
+    s.cluster.num_nodes = static_cast<int>(num_gpus / per_node);
+    s.cluster.gpus_per_node = per_node;
+  }
+}
+
+namespace {
+
 double score_of(const SearchOptions& o, std::int64_t gpus, double step_s) {
   if (o.objective == Objective::step_time) return step_s;
   return step_s * static_cast<double>(gpus) * o.price_per_gpu_hour / 3600.0;
@@ -258,14 +274,7 @@ bool row_before(const SearchRow& a, const SearchRow& b) {
 
 Scenario with_layout(const Scenario& base, std::int64_t num_gpus, const Layout& layout) {
   Scenario s = base;
-  s.layout = layout;
-  const int per_node = base.cluster.gpus_per_node;
-  if (num_gpus < per_node) {
-    s.cluster.num_nodes = 1;
-    s.cluster.gpus_per_node = static_cast<int>(num_gpus);
-  } else {
-    s.cluster.num_nodes = static_cast<int>(num_gpus / per_node);
-  }
+  assign_layout(s, base, num_gpus, layout);
   return s;
 }
 
@@ -296,11 +305,20 @@ SearchResult search_layouts(const Scenario& base, const SearchSpace& space, cons
   };
 
   // Memory is closed-form: every layout that does not fit is dropped before any bound.
+  // In chunks, each on one copy of the scenario (copying it per layout costs more than
+  // the estimate).
   std::vector<char> fits(mine.size(), 0);
+  constexpr std::size_t kChunk = 1024;
   parallel_for(
-      mine.size(), options.threads,
-      [&](std::size_t i) { fits[i] = estimate_memory(with_layout(base, mine[i].num_gpus, mine[i].layout)).fits ? 1 : 0; },
-      report("memory", mine.size()));
+      (mine.size() + kChunk - 1) / kChunk, options.threads,
+      [&](std::size_t chunk) {
+        Scenario s = base;
+        for (std::size_t i = chunk * kChunk; i < std::min(mine.size(), (chunk + 1) * kChunk); ++i) {
+          assign_layout(s, base, mine[i].num_gpus, mine[i].layout);
+          fits[i] = estimate_memory(s).fits ? 1 : 0;
+        }
+      },
+      report("memory", (mine.size() + kChunk - 1) / kChunk));
   std::vector<Candidate> fitting;
   for (std::size_t i = 0; i < mine.size(); ++i) {
     if (fits[i]) fitting.push_back(mine[i]);
@@ -333,10 +351,11 @@ SearchResult search_layouts(const Scenario& base, const SearchSpace& space, cons
       [&](std::size_t gi) {
         const auto [b, e] = groups[gi];
         const Layout planned = bound_plan_layout(base.model, fitting[by_key[b]].layout);
-        const std::vector<StagePlan> plans = plan_stages(with_layout(base, fitting[by_key[b]].num_gpus, planned), &plan_cache);
+        Scenario s = with_layout(base, fitting[by_key[b]].num_gpus, planned);
+        const std::vector<StagePlan> plans = plan_stages(s, &plan_cache);
         for (std::size_t k = b; k < e; ++k) {
           const Candidate& c = fitting[by_key[k]];
-          const Scenario s = with_layout(base, c.num_gpus, c.layout);
+          assign_layout(s, base, c.num_gpus, c.layout);
           bound[by_key[k]] = score_of(options, c.num_gpus, step_time_lower_bound(s, plans).seconds());
         }
       },

@@ -1,6 +1,7 @@
 #include "ptsim/strategies/memory_model.h"
 
 #include <algorithm>
+#include <array>
 
 #include "ptsim/strategies/graph_step.h"
 #include "ptsim/strategies/pipeline_schedule.h"
@@ -135,14 +136,19 @@ MemoryReport estimate_memory(const Scenario& sc) {
   const double optimizer_bytes = (mixed ? 4 : 0) + 4 + 4;
   const auto zero = sc.layout.zero_stage;
   // Activations (and zb-h1's weight-gradient inputs) of the layers [first, first + count),
-  // each by its kind.
+  // each by its kind. One layer's bytes depend only on its kind: each computed once.
+  std::array<std::array<double, 2>, kNumLayerKinds> one_layer{};  // [kind][weight_grad]; < 0: not yet
+  for (auto& k : one_layer) k = {-1, -1};
   auto layers_bytes = [&](std::int64_t first, std::int64_t count, bool weight_grad) {
     const LayerKindCounts counts = count_layer_kinds(m, first, count);
     double bytes = 0;
     for (const LayerKind kind : {LayerKind::dense, LayerKind::moe}) {
       if (counts.of(kind) == 0) continue;
-      const double one = weight_grad ? layer_weight_grad_bytes(m, kind, shape)
-                                     : layer_activation_bytes(m, kind, shape, sc.layout.recompute);
+      double& one = one_layer[static_cast<std::size_t>(kind)][weight_grad ? 1 : 0];
+      if (one < 0) {
+        one = weight_grad ? layer_weight_grad_bytes(m, kind, shape)
+                          : layer_activation_bytes(m, kind, shape, sc.layout.recompute);
+      }
       bytes += one * static_cast<double>(counts.of(kind));
     }
     return bytes;
@@ -200,7 +206,9 @@ MemoryReport estimate_memory(const Scenario& sc) {
     for (std::int64_t chunk = 0; chunk < v; ++chunk) {
       const StageLayers c = sc.chunk_layers(st, chunk);
       per_microbatch = std::max(per_microbatch, layers_bytes(c.first, c.count, false));
-      weight_grad_per_microbatch = std::max(weight_grad_per_microbatch, layers_bytes(c.first, c.count, true));
+      if (sc.layout.schedule == Schedule::zb_h1) {  // only zb-h1 keeps them
+        weight_grad_per_microbatch = std::max(weight_grad_per_microbatch, layers_bytes(c.first, c.count, true));
+      }
     }
     if (st == 0 && m.hidden_dropout > 0) per_microbatch += tokens * h / (sp ? t : 1);  // embedding dropout mask
     if (st == p - 1) per_microbatch += 2 * e * tokens * h / (sp ? t : 1);              // final norm input, LM head input

@@ -142,6 +142,50 @@ sim::Time pipeline_lower_bound(const Scenario& s, const std::vector<StagePlan>& 
     }
     return t;
   };
+  // With per-layer gradient reductions (ZeRO 3 after every micro-batch, overlap_grad_reduce
+  // in each chunk's last one) the walk goes layer by layer and follows the stage's FIFO
+  // dp-comm stream too (emit_block's order): each ZeRO 3 gather after the stream's previous
+  // task and after the previous layer of its block started, the layer after its gather; each
+  // reduction after its layer and the stream's previous task; the tail after both.
+  const bool layered = zero3 || (s.layout.overlap_grad_reduce && s.layout.dp * s.layout.cp > 1);
+  std::vector<Time> dp_free(static_cast<std::size_t>(p));  // end of the stage's last dp-comm task
+  auto layered_block = [&](int st, int c, Phase ph, std::int64_t mb, Time start) {
+    const StagePlan& plan = stages[static_cast<std::size_t>(st)];
+    const std::int64_t n = v > 1 ? s.model.num_layers / (static_cast<std::int64_t>(p) * v) : plan.num_layers;
+    const bool first = st == 0 && c == 0;
+    const bool last = st == p - 1 && c == v - 1;
+    const bool reduce = zero3 || mb == m - 1;
+    Time& dp = dp_free[static_cast<std::size_t>(st)];
+    Time t = start;
+    Time gate;  // when the block's previous layer started (nothing before its first)
+    auto gathered = [&](bool gathers) {  // when the layer may start
+      if (!gathers) return t;
+      dp = std::max(dp, gate) + plan.dp_layer_gather;
+      return std::max(t, dp);
+    };
+    if (ph == Phase::forward) {
+      if (first) t += plan.embedding_forward;
+      for (std::int64_t i = 0; i < n; ++i) {
+        gate = gathered(zero3);
+        t = gate + plan.layer_forward_bound;
+      }
+      if (last) t += plan.head_forward;
+    } else if (ph == Phase::weight) {
+      for (std::int64_t i = 0; i < n; ++i) {
+        t += plan.layer_weight_grad_bound;
+        if (reduce) dp = std::max(dp, t) + plan.dp_layer_reduce;
+      }
+    } else {
+      if (last) t += plan.head_backward;
+      for (std::int64_t i = 0; i < n; ++i) {
+        gate = gathered(regather);
+        t = gate + (zb ? plan.layer_input_grad_bound : plan.layer_backward_bound);
+        if (!zb && reduce) dp = std::max(dp, t) + plan.dp_layer_reduce;
+      }
+      if (first) t += plan.embedding_backward;
+    }
+    return t;
+  };
   const int last_virtual = p * v - 1;
   // arrive[(k * m + j) * 2 + phase]: when virtual stage k's send after block (j, phase) has
   // arrived; -1 until known.
@@ -167,7 +211,9 @@ sim::Time pipeline_lower_bound(const Scenario& s, const std::vector<StagePlan>& 
         const int k = step.chunk * p + st;
         const bool fwd = step.phase == Phase::forward;
         if (step.phase == Phase::weight) {  // after the stage's previous block only; sends nothing
-          stage_free[static_cast<std::size_t>(st)] += block(st, step.chunk, step.phase);
+          Time& free = stage_free[static_cast<std::size_t>(st)];
+          free = layered ? layered_block(st, step.chunk, step.phase, step.microbatch, free)
+                         : free + block(st, step.chunk, step.phase);
           --remaining;
           progressed = true;
           continue;
@@ -183,7 +229,8 @@ sim::Time pipeline_lower_bound(const Scenario& s, const std::vector<StagePlan>& 
           if (in < Time::zero()) break;
           start = std::max(start, in);
         }
-        const Time end = start + block(st, step.chunk, step.phase);
+        const Time end = layered ? layered_block(st, step.chunk, step.phase, step.microbatch, start)
+                                 : start + block(st, step.chunk, step.phase);
         stage_free[static_cast<std::size_t>(st)] = end;
         const StagePlan& plan = stages[static_cast<std::size_t>(st)];
         if ((fwd && k < last_virtual) || (!fwd && k > 0)) {
@@ -199,7 +246,8 @@ sim::Time pipeline_lower_bound(const Scenario& s, const std::vector<StagePlan>& 
   }
   for (int st = 0; st < p; ++st) {
     const StagePlan& plan = stages[static_cast<std::size_t>(st)];
-    best = std::max(best, stage_free[static_cast<std::size_t>(st)] + plan.dp_all_reduce + plan.optimizer);
+    const Time tail = std::max(stage_free[static_cast<std::size_t>(st)], dp_free[static_cast<std::size_t>(st)]);
+    best = std::max(best, tail + plan.dp_all_reduce + plan.optimizer);
   }
   return best;
 }

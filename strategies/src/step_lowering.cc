@@ -28,9 +28,14 @@ struct LayerSummary {
 };
 using LayerKey = std::array<std::int64_t, 31>;
 
+// A stage's groups (lane 0's) depend on the layout only through its grid, whether it is
+// interleaved (the last stage then sends to the first) and the GPU count.
+using GroupsKey = std::array<std::int64_t, 10>;
+
 struct StagePlanCache::Impl {
   std::mutex mutex;
   std::map<LayerKey, LayerSummary> layers;
+  std::map<GroupsKey, detail::StageGroups> groups;
 };
 StagePlanCache::StagePlanCache() : impl_(std::make_unique<Impl>()) {}
 StagePlanCache::~StagePlanCache() = default;
@@ -156,7 +161,7 @@ class StepLowering {
     std::vector<StagePlan> plans;
     std::vector<std::pair<StageKey, std::size_t>> planned;  // key, index in plans
     for (int st = 0; st < p; ++st) {
-      detail::StageGroups groups = detail::build_stage_groups(s_, grid_, st, full_);
+      detail::StageGroups groups = stage_groups(st);
       StageKey key = stage_key(st, groups);
       const auto same = std::find_if(planned.begin(), planned.end(), [&](const auto& k) { return k.first == key; });
       if (same != planned.end()) {
@@ -176,6 +181,23 @@ class StepLowering {
   }
 
  private:
+  // build_stage_groups, remembered in the cache (plan only: lane 0's groups).
+  detail::StageGroups stage_groups(int st) const {
+    if (!cache_ || full_) return detail::build_stage_groups(s_, grid_, st, full_);
+    const auto& l = s_.layout;
+    const GroupsKey key{l.tp, l.cp, l.pp, l.dp, l.ep, static_cast<std::int64_t>(l.rank_order),
+                        l.virtual_stages > 1 ? 1 : 0, s_.cluster.num_nodes, s_.cluster.gpus_per_node, st};
+    {
+      const std::lock_guard<std::mutex> lock(cache_->impl().mutex);
+      const auto it = cache_->impl().groups.find(key);
+      if (it != cache_->impl().groups.end()) return it->second;
+    }
+    detail::StageGroups g = detail::build_stage_groups(s_, grid_, st, full_);
+    const std::lock_guard<std::mutex> lock(cache_->impl().mutex);
+    cache_->impl().groups.emplace(key, g);
+    return g;
+  }
+
   // What a stage's plan depends on besides the scenario (see plan_only).
   struct StageKey {
     bool first = false, last = false;

@@ -87,6 +87,9 @@ bool row_before(const SearchRow& a, const SearchRow& b);
 // The scenario `base` with `num_gpus` GPUs (cluster resized as described in SearchSpace)
 // and `layout`.
 Scenario with_layout(const Scenario& base, std::int64_t num_gpus, const Layout& layout);
+// The same in place: `s`, a copy of `base`, takes `num_gpus` and `layout` (what the search
+// does per layout, without copying the scenario each time).
+void assign_layout(Scenario& s, const Scenario& base, std::int64_t num_gpus, const Layout& layout);
 
 // Merges shard results: counts summed, rows re-ranked, the best `top` kept.
 SearchResult merge_search_results(const std::vector<SearchResult>& shards, std::size_t top);
