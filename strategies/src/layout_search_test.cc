@@ -88,6 +88,27 @@ TEST(LayoutSearch, FindsExactlyTheBruteForceBest) {
   EXPECT_EQ(r.counts.valid, r.counts.does_not_fit + r.counts.simulated + r.counts.pruned_by_bound);
 }
 
+// Two nodes: context-parallel rings that leave the node for some steps (lowered to every
+// rank), ZeRO 3 gathers and pipeline sends over the network; every valid layout simulated.
+TEST(LayoutSearch, FindsExactlyTheBruteForceBestAcrossTwoNodes) {
+  Scenario base = testing::make_scenario("megatron-1.7b", "dgx-a100", 4096, 4, 1, 1, 16);
+  base.model.num_layers = 2;
+  SearchSpace space;
+  SearchOptions opt;
+  opt.top = 3;
+  opt.threads = 2;
+  const SearchResult r = search_layouts(base, space, opt);
+  const std::vector<double> brute = brute_force_times(base);
+  ASSERT_GE(brute.size(), 3u);
+  ASSERT_EQ(r.rows.size(), 3u);
+  EXPECT_EQ(r.rows[0].step_time_s, brute[0]);
+  for (std::size_t i = 0; i < 3; ++i) {
+    EXPECT_GE(r.rows[i].step_time_s, brute[i]) << "rank " << i;
+    EXPECT_NE(std::find(brute.begin(), brute.end(), r.rows[i].step_time_s), brute.end()) << "rank " << i;
+  }
+  EXPECT_GT(r.counts.pruned_by_bound, 0);
+}
+
 void expect_same(const SearchResult& a, const SearchResult& b) {
   ASSERT_EQ(a.rows.size(), b.rows.size());
   for (std::size_t i = 0; i < a.rows.size(); ++i) {
