@@ -34,9 +34,11 @@ sim::Time step_time_lower_bound(const Scenario& scenario);
 // blocks in each stage's schedule order, each block at least its chain of kernels and
 // waited-for collectives, each activation or gradient send at least its time alone after
 // the block it follows and after the sender's previous send (one pp-send stream per
-// rank), each stage's tail after its last backward. Every edge is a dependency of the
-// lowered graph (lower_pipeline), so the simulated step is at least as long. Zero for zb-h1
-// (its B and W passes are not apart in the plans).
+// rank), each stage's tail after its last backward. Where layers reduce their gradients
+// as they go (ZeRO 3, overlap_grad_reduce) it walks layer by layer and follows each
+// stage's FIFO dp-comm stream too (gathers before their layers, reductions after them, in
+// emit_block's order). Every edge is a dependency of the lowered graph (lower_pipeline,
+// emit_block) or the order of a stream, so the simulated step is at least as long.
 sim::Time pipeline_lower_bound(const Scenario& scenario, const std::vector<StagePlan>& stages);
 
 }  // namespace ptsim::strategies

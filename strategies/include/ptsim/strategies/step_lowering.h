@@ -44,9 +44,10 @@ struct StagePlan {
   sim::Time dp_all_reduce;      // gradient all-reduce (0 when dp == 1)
   sim::Time optimizer;
   // Lower bounds on the parts of a block, for the layout search's bound (step_bound.h):
-  // kernels and the collectives they wait for, each alone; an exchange that runs beside a
-  // kernel counts as nothing. One layer (backward with its recompute), the embedding (first
-  // stage), the final norm, LM head and loss (last stage).
+  // kernels and the collectives they wait for, each alone; an exchange and the kernel
+  // beside it as the longer of the two, a CP ring step at its ring's slowest step. One
+  // layer (backward with its recompute), the embedding (first stage), the final norm, LM
+  // head and loss (last stage).
   sim::Time layer_forward_bound;
   sim::Time layer_backward_bound;
   // zb-h1: the backward's B pass (with its recompute) and W pass apart (each the cheaper
