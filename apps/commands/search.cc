@@ -31,6 +31,7 @@ struct SearchOptions {
   std::string objective = "step-time";
   double price = 0;
   unsigned threads = 0;
+  std::int64_t max_full_tasks = strategies::SearchOptions{}.max_full_tasks;
   bool json = false;
   std::string emit;
   std::string shard;
@@ -77,6 +78,8 @@ int search_main(const SearchOptions& opt, MpiSessionPtr session) {
   if (opt.top < 1) throw io::InputError("--top", "must be at least 1");
   so.top = opt.top;
   so.threads = opt.threads > 0 ? opt.threads : std::max(1u, std::thread::hardware_concurrency());
+  if (opt.max_full_tasks < 1) throw io::InputError("--max-full-tasks", "must be at least 1");
+  so.max_full_tasks = opt.max_full_tasks;
   for (std::int64_t g : opt.gpus) {
     const int per_node = base.cluster.gpus_per_node;
     if (g < 1 || (g >= per_node && g % per_node != 0)) {
@@ -192,6 +195,8 @@ void add_search_commands(CLI::App& app, CommandList& commands) {
   sub->add_option("--objective", opt->objective, "step-time (default), cost or tokens-per-dollar");
   sub->add_option("--price-per-gpu-hour", opt->price, "US dollars per GPU-hour for the cost objectives (default: docs/search.md)");
   sub->add_option("--threads", opt->threads, "worker threads (default: all cores)");
+  sub->add_option("--max-full-tasks", opt->max_full_tasks,
+                  "largest rank-by-rank simulation to run, in tasks (~90 bytes each; default 60000000)");
   sub->add_option("--gpus", opt->gpus, "GPU counts to try instead of the scenario's cluster size")->delimiter(',');
   sub->add_flag("--json", opt->json, "print the ranking as one JSON object");
   sub->add_option("--emit", opt->emit, "print the best layout as megatron flags, torchtitan config or deepspeed JSON");

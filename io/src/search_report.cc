@@ -114,7 +114,8 @@ json search_counts_json(const SearchCounts& c) {
   return json{{"enumerated", c.enumerated},         {"invalid", invalid},
               {"valid", c.valid},                   {"does_not_fit", c.does_not_fit},
               {"simulated", c.simulated},           {"pruned_by_bound", c.pruned_by_bound},
-              {"pruned_by_pipeline_bound", c.pruned_by_pipeline_bound}};
+              {"pruned_by_pipeline_bound", c.pruned_by_pipeline_bound},
+              {"too_large_to_simulate", c.too_large},  {"too_large_min_bound", c.too_large_min_score}};
 }
 
 namespace {
@@ -130,6 +131,8 @@ SearchCounts counts_from(const json& j) {
   c.simulated = j.at("simulated").get<std::int64_t>();
   c.pruned_by_bound = j.at("pruned_by_bound").get<std::int64_t>();
   c.pruned_by_pipeline_bound = j.at("pruned_by_pipeline_bound").get<std::int64_t>();
+  c.too_large = j.at("too_large_to_simulate").get<std::int64_t>();
+  c.too_large_min_score = j.at("too_large_min_bound").get<double>();
   return c;
 }
 
@@ -137,6 +140,10 @@ SearchCounts counts_from(const json& j) {
 
 std::string layout_text(const Layout& l) {
   std::string s = fmt::format("tp{} pp{} dp{}", l.tp, l.pp, l.dp);
+  if (l.num_layers_in_first_pipeline_stage > 0 || l.num_layers_in_last_pipeline_stage > 0) {
+    // Uneven stages: layers of the first and last stage, as in "pp16(7,7)".
+    s.insert(s.find(" dp"), fmt::format("({},{})", l.num_layers_in_first_pipeline_stage, l.num_layers_in_last_pipeline_stage));
+  }
   if (l.cp > 1) s += fmt::format(" cp{}", l.cp);
   if (l.ep > 1) s += fmt::format(" ep{}", l.ep);
   s += fmt::format(" mbs{} {}", l.micro_batch_size, to_string(l.schedule));
@@ -201,6 +208,16 @@ std::string search_report_table(const strategies::Scenario& base, const SearchSe
       "  layouts: {} enumerated, {} valid, {} do not fit in memory, {} simulated, {} pruned by the lower bound "
       "({} of them by the pipeline walk)\n",
       c.enumerated, c.valid, c.does_not_fit, c.simulated, c.pruned_by_bound, c.pruned_by_pipeline_bound);
+  if (c.too_large > 0) {
+    out += fmt::format(
+        "  {} layouts not simulated: their ranks are placed unlike each other and simulating every rank would take "
+        "more than --max-full-tasks tasks; their lowest lower bound is {:.3f}{}\n",
+        c.too_large, c.too_large_min_score, settings.objective == strategies::Objective::step_time ? " s" : "");
+    if (strategies::ranking_unproven(result, settings.top)) {
+      out += "  WARNING: that bound is below the ranking's last score, so a better layout may be among them "
+             "(raise --max-full-tasks if memory allows: about 90 bytes a task)\n";
+    }
+  }
   for (std::size_t i = 0; i < c.invalid.size(); ++i) {
     if (c.invalid[i] > 0) {
       out += fmt::format("    {:>10} invalid: {}\n", c.invalid[i], to_string(static_cast<strategies::LayoutRule>(i)));

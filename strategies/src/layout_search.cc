@@ -92,7 +92,9 @@ class Enumerator {
       case 5: {
         std::vector<std::int64_t> all;
         if (l.pp == 1) {
-          all = {static_cast<std::int64_t>(Schedule::one_f_one_b)};
+          // One stage: sequential, GPipe and 1F1B run the same order; ZB-H1's deferred
+          // weight passes still differ.
+          all = {static_cast<std::int64_t>(Schedule::one_f_one_b), static_cast<std::int64_t>(Schedule::zb_h1)};
         } else {
           for (Schedule s : kSchedules) all.push_back(static_cast<std::int64_t>(s));
         }
@@ -100,10 +102,18 @@ class Enumerator {
         return all;
       }
       case 6: {
-        const bool interleavable = l.schedule == Schedule::one_f_one_b && l.pp > 1 && m.num_layers % l.pp == 0 &&
-                                   l.num_layers_in_first_pipeline_stage == 0 &&
-                                   l.num_layers_in_last_pipeline_stage == 0;
-        return or_fixed(space_.virtual_stages, interleavable ? divisors(m.num_layers / l.pp) : std::vector<std::int64_t>{1});
+        if (l.schedule != Schedule::one_f_one_b || l.pp < 2) return or_fixed(space_.virtual_stages, {1});
+        // Each stage's layers split evenly over its chunks (uneven stages: the first, the
+        // last and the middle stages' counts all divisible by the chunk count).
+        const std::int64_t first = l.num_layers_in_first_pipeline_stage;
+        const std::int64_t last = l.num_layers_in_last_pipeline_stage;
+        const std::int64_t middle_stages = l.pp - (first > 0 ? 1 : 0) - (last > 0 ? 1 : 0);
+        const std::int64_t middle_layers = m.num_layers - first - last;
+        if (middle_stages <= 0 || middle_layers <= 0 || middle_layers % middle_stages != 0) {
+          return or_fixed(space_.virtual_stages, {1});
+        }
+        const std::int64_t chunk = std::gcd(std::gcd(middle_layers / middle_stages, first), last);
+        return or_fixed(space_.virtual_stages, divisors(chunk));
       }
       case 7: {
         if (space_.recompute) return {static_cast<std::int64_t>(*space_.recompute)};
@@ -127,6 +137,7 @@ class Enumerator {
       case 1: l.cp = x; break;
       case 2: {
         l.pp = x;
+        set_stage_split(l);
         const std::int64_t model_parallel = l.tp * l.cp * l.pp;
         l.dp = space_.dp ? *space_.dp : (gpus_ % model_parallel == 0 ? gpus_ / model_parallel : 0);
         break;
@@ -141,6 +152,24 @@ class Enumerator {
     }
   }
 
+  // The layers of the first and last stage. A split the scenario fixes is kept; otherwise
+  // stages are even where pp divides the layers, and where it does not, Megatron-LM's
+  // uneven split (--decoder-first/last-pipeline-num-layers) with the middle stages at
+  // ceil(layers / pp) each and the remainder halved between the first and the last stage
+  // (which also hold the embedding and the LM head), e.g. Llama 3 405B: 7 + 14 x 8 + 7.
+  void set_stage_split(Layout& l) const {
+    const Layout& fixed = base_.layout;
+    if (fixed.num_layers_in_first_pipeline_stage > 0 || fixed.num_layers_in_last_pipeline_stage > 0) return;
+    l.num_layers_in_first_pipeline_stage = l.num_layers_in_last_pipeline_stage = 0;
+    const std::int64_t layers = base_.model.num_layers;
+    if (l.pp < 2 || layers % l.pp == 0) return;
+    const std::int64_t middle = (layers + l.pp - 1) / l.pp;
+    const std::int64_t rest = layers - (l.pp - 2) * middle;
+    if (rest < 2) return;  // no uneven split either: check_layout reports pp not dividing
+    l.num_layers_in_first_pipeline_stage = (rest + 1) / 2;
+    l.num_layers_in_last_pipeline_stage = rest / 2;
+  }
+
   // l with the most permissive values for the open levels [open, kLevels).
   Layout permissive(const Layout& l, int open) const {
     Layout p = l;
@@ -148,6 +177,7 @@ class Enumerator {
     if (open <= 2) {
       p.pp = 1;
       p.dp = 0;
+      set_stage_split(p);
     }
     if (open <= 3) p.ep = 1;
     if (open <= 4) p.micro_batch_size = 1;
@@ -239,10 +269,29 @@ double score_of(const SearchOptions& o, std::int64_t gpus, double step_s) {
   return step_s * static_cast<double>(gpus) * o.price_per_gpu_hour / 3600.0;
 }
 
-SearchRow simulate_row(const Scenario& base, const Candidate& c, const SearchOptions& o) {
+// Whether simulating the layout would lower every rank into more than o.max_full_tasks
+// tasks: the collapsed lowering's tasks per simulated rank times the GPUs.
+bool too_large_to_simulate(const Scenario& s, const SearchOptions& o) {
+  if (!rank_asymmetry(s)) return false;
+  // Without lowering first: every rank runs at least 8 kernels per layer and micro-batch
+  // (forward and backward); the Llama-3-405B step of docs/performance.md has ~21.
+  const Layout& l = s.layout;
+  const double microbatches = static_cast<double>(s.training.global_batch_size / (l.dp * l.micro_batch_size));
+  const double layers_per_rank = static_cast<double>(s.model.num_layers) / static_cast<double>(l.pp);
+  if (8.0 * microbatches * layers_per_rank * static_cast<double>(s.cluster.num_gpus()) > static_cast<double>(o.max_full_tasks)) {
+    return true;
+  }
+  const LoweredStep collapsed = lower_step(s, LoweringMode::collapsed);
+  const double per_rank =
+      static_cast<double>(collapsed.graph.num_tasks()) / static_cast<double>(std::max<std::int64_t>(collapsed.simulated_ranks, 1));
+  return per_rank * static_cast<double>(s.cluster.num_gpus()) > static_cast<double>(o.max_full_tasks);
+}
+
+// Simulates c into row, or returns false when it is too large to simulate.
+bool simulate_row(const Scenario& base, const Candidate& c, const SearchOptions& o, SearchRow& row) {
   const Scenario s = with_layout(base, c.num_gpus, c.layout);
+  if (too_large_to_simulate(s, o)) return false;
   const SimulatedStep step = simulate_step(s);
-  SearchRow row;
   row.index = c.index;
   row.num_gpus = c.num_gpus;
   row.layout = c.layout;
@@ -253,7 +302,7 @@ SearchRow simulate_row(const Scenario& base, const Candidate& c, const SearchOpt
   row.peak_memory_bytes = step.result.memory.peak_bytes;
   row.capacity_bytes = step.result.memory.capacity_bytes;
   row.breakdown = step.result.breakdown;
-  return row;
+  return true;
 }
 
 }  // namespace
@@ -403,6 +452,7 @@ SearchResult search_layouts(const Scenario& base, const SearchSpace& space, cons
   const std::size_t top = std::max<std::size_t>(options.top, 1);
   std::vector<SearchRow>& rows = result.rows;
   std::int64_t walked = 0;
+  std::vector<double> walked_key(fitting.size());  // a layout's key when it was taken to simulate
   while (!heap.empty()) {
     const double threshold = rows.size() >= top ? rows[top - 1].score : std::numeric_limits<double>::infinity();
     std::vector<std::size_t> wave;
@@ -411,6 +461,7 @@ SearchResult search_layouts(const Scenario& base, const SearchSpace& space, cons
       while (!heap.empty() && to_walk.size() < kWave && wave.size() < kWave && heap.front().key <= threshold) {
         const Entry e = pop();
         if (e.walked) {
+          walked_key[e.at] = e.key;
           wave.push_back(e.at);
         } else {
           to_walk.push_back(e);
@@ -428,18 +479,33 @@ SearchResult search_layouts(const Scenario& base, const SearchSpace& space, cons
     }
     if (wave.empty()) break;
     std::vector<SearchRow> done(wave.size());
+    std::vector<char> simulated(wave.size());
     parallel_for(
-        wave.size(), options.threads, [&](std::size_t i) { done[i] = simulate_row(base, fitting[wave[i]], options); },
-        {});
-    counts.simulated += static_cast<std::int64_t>(wave.size());
-    rows.insert(rows.end(), done.begin(), done.end());
+        wave.size(), options.threads,
+        [&](std::size_t i) { simulated[i] = simulate_row(base, fitting[wave[i]], options, done[i]) ? 1 : 0; }, {});
+    for (std::size_t i = 0; i < wave.size(); ++i) {
+      if (simulated[i]) {
+        ++counts.simulated;
+        rows.push_back(done[i]);
+      } else {
+        const double b = walked_key[wave[i]];
+        counts.too_large_min_score = counts.too_large == 0 ? b : std::min(counts.too_large_min_score, b);
+        ++counts.too_large;
+      }
+    }
     std::sort(rows.begin(), rows.end(), row_before);
     if (rows.size() > top) rows.resize(top);
     if (options.progress) options.progress("simulate", static_cast<std::size_t>(counts.simulated), fitting.size());
   }
-  counts.pruned_by_pipeline_bound = walked - counts.simulated;
-  counts.pruned_by_bound = static_cast<std::int64_t>(fitting.size()) - counts.simulated;
+  counts.pruned_by_pipeline_bound = walked - counts.simulated - counts.too_large;
+  counts.pruned_by_bound = static_cast<std::int64_t>(fitting.size()) - counts.simulated - counts.too_large;
   return result;
+}
+
+bool ranking_unproven(const SearchResult& result, std::size_t top) {
+  if (result.counts.too_large == 0) return false;
+  if (result.rows.size() < std::max<std::size_t>(top, 1)) return true;
+  return result.counts.too_large_min_score < result.rows[std::max<std::size_t>(top, 1) - 1].score;
 }
 
 SearchResult merge_search_results(const std::vector<SearchResult>& shards, std::size_t top) {
@@ -453,6 +519,11 @@ SearchResult merge_search_results(const std::vector<SearchResult>& shards, std::
     c.simulated += r.counts.simulated;
     c.pruned_by_bound += r.counts.pruned_by_bound;
     c.pruned_by_pipeline_bound += r.counts.pruned_by_pipeline_bound;
+    if (r.counts.too_large > 0) {
+      c.too_large_min_score =
+          c.too_large == 0 ? r.counts.too_large_min_score : std::min(c.too_large_min_score, r.counts.too_large_min_score);
+      c.too_large += r.counts.too_large;
+    }
     out.rows.insert(out.rows.end(), r.rows.begin(), r.rows.end());
   }
   std::sort(out.rows.begin(), out.rows.end(), row_before);

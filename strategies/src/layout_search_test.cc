@@ -8,6 +8,7 @@
 #include <numeric>
 
 #include "ptsim/strategies/memory_model.h"
+#include "ptsim/strategies/step_lowering.h"
 #include "ptsim/strategies/step_metrics.h"
 #include "test_scenario.h"
 
@@ -38,6 +39,15 @@ std::vector<double> brute_force_times(const Scenario& base) {
                   for (std::int64_t zero = 0; zero <= 3; ++zero) {
                     Layout l = base.layout;
                     l.tp = tp, l.pp = pp, l.cp = cp, l.dp = g / (tp * pp * cp), l.micro_batch_size = mbs;
+                    // pp not dividing the layers: Megatron's uneven split, the middle stages
+                    // at the rounded-up share and the first and last halving the rest.
+                    const std::int64_t layers = base.model.num_layers;
+                    if (pp > 1 && layers % pp != 0) {
+                      const std::int64_t rest = layers - (pp - 2) * ((layers + pp - 1) / pp);
+                      if (rest < 2) continue;
+                      l.num_layers_in_first_pipeline_stage = rest - rest / 2;
+                      l.num_layers_in_last_pipeline_stage = rest / 2;
+                    }
                     l.schedule = sch, l.virtual_stages = v, l.recompute = rc, l.sequence_parallel = sp;
                     l.zero_stage = zero;
                     if (check_layout(l, base.model, base.training, g)) continue;
@@ -107,6 +117,58 @@ TEST(LayoutSearch, FindsExactlyTheBruteForceBestAcrossTwoNodes) {
     EXPECT_NE(std::find(brute.begin(), brute.end(), r.rows[i].step_time_s), brute.end()) << "rank " << i;
   }
   EXPECT_GT(r.counts.pruned_by_bound, 0);
+}
+
+// Six layers on eight GPUs: pp 4 does not divide them and runs as 1 + 2 + 2 + 1 (the
+// uneven split the search enumerates, docs/search.md); interleaving is then impossible.
+TEST(LayoutSearch, FindsExactlyTheBruteForceBestWithUnevenStages) {
+  Scenario base = small_base();
+  base.model.num_layers = 6;
+  SearchSpace space;
+  SearchOptions opt;
+  opt.top = 3;
+  opt.threads = 2;
+  const SearchResult r = search_layouts(base, space, opt);
+  const std::vector<double> brute = brute_force_times(base);
+  ASSERT_EQ(r.rows.size(), 3u);
+  EXPECT_DOUBLE_EQ(r.rows[0].step_time_s, brute[0]) << r.rows[0].step_time_s - brute[0];
+  for (std::size_t i = 0; i < 3; ++i) EXPECT_GE(r.rows[i].step_time_s, brute[i]) << "rank " << i;
+  SearchSpace uneven;
+  uneven.pp = 4;
+  const SearchResult u = search_layouts(base, uneven, opt);
+  ASSERT_FALSE(u.rows.empty());
+  EXPECT_EQ(u.rows[0].layout.num_layers_in_first_pipeline_stage, 1);
+  EXPECT_EQ(u.rows[0].layout.num_layers_in_last_pipeline_stage, 1);
+}
+
+// A layout whose ranks differ is simulated rank by rank; above max_full_tasks it is left
+// out, counted, and its bound decides whether the ranking is still proven.
+TEST(LayoutSearch, LayoutsTooLargeToSimulateRankByRankAreCountedNotSimulated) {
+  Scenario base = testing::make_scenario("megatron-1.7b", "dgx-a100", 4096, 4, 1, 1, 16);
+  base.model.num_layers = 2;
+  SearchSpace space;
+  SearchOptions opt;
+  opt.top = 100000;  // more than there are layouts: every one reaches the front
+  opt.threads = 2;
+  opt.max_full_tasks = 1;
+  const SearchResult r = search_layouts(base, space, opt);
+  EXPECT_GT(r.counts.too_large, 0);
+  EXPECT_GT(r.counts.too_large_min_score, 0);
+  EXPECT_EQ(r.counts.valid, r.counts.does_not_fit + r.counts.simulated + r.counts.pruned_by_bound + r.counts.too_large);
+  for (const SearchRow& row : r.rows) {
+    EXPECT_FALSE(rank_asymmetry(with_layout(base, row.num_gpus, row.layout))) << "rank-by-rank layout simulated";
+  }
+  EXPECT_TRUE(ranking_unproven(r, opt.top));  // fewer rows than asked for
+  opt.max_full_tasks = SearchOptions{}.max_full_tasks;
+  const SearchResult all = search_layouts(base, space, opt);
+  EXPECT_EQ(all.counts.too_large, 0);
+  EXPECT_FALSE(ranking_unproven(all, opt.top));
+  EXPECT_EQ(static_cast<std::int64_t>(all.rows.size()), all.counts.simulated);
+  EXPECT_EQ(all.counts.simulated, r.counts.simulated + r.counts.too_large);
+  // Top 3: proven exactly when the skipped layouts' best bound is no better than the third.
+  SearchResult top3 = r;
+  top3.rows.resize(std::min<std::size_t>(3, r.rows.size()));
+  EXPECT_EQ(ranking_unproven(top3, 3), top3.rows.size() < 3 || r.counts.too_large_min_score < top3.rows.back().score);
 }
 
 void expect_same(const SearchResult& a, const SearchResult& b) {

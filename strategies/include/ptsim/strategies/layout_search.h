@@ -43,6 +43,10 @@ struct SearchOptions {
   // Evaluate only the valid layouts whose enumeration index % shard_count == shard_index.
   std::int64_t shard_index = 0;
   std::int64_t shard_count = 1;
+  // A layout whose ranks are not alike (rank_asymmetry) is simulated rank by rank; one
+  // whose full simulation would take more tasks than this is not simulated (it would need
+  // gigabytes: ~90 bytes a task) and is counted in SearchCounts::too_large.
+  std::int64_t max_full_tasks = 60'000'000;
   // Called from the calling thread with (done, total) of the current phase.
   std::function<void(std::string_view phase, std::size_t done, std::size_t total)> progress;
 };
@@ -71,12 +75,22 @@ struct SearchCounts {
   std::int64_t pruned_by_bound = 0;  // lower bound no better than the N-th best
   // Of those, ruled out by pipeline_lower_bound after the closed form could not.
   std::int64_t pruned_by_pipeline_bound = 0;
+  // Reached the front (lower bound below the N-th best at the time) but not simulated:
+  // simulating every rank would exceed SearchOptions::max_full_tasks. The ranking is exact
+  // only if the lowest of their bounds is no better than the N-th best score.
+  std::int64_t too_large = 0;
+  double too_large_min_score = 0;  // lowest lower bound (as a score) among them; 0 if none
 };
+
 
 struct SearchResult {
   SearchCounts counts;
   std::vector<SearchRow> rows;  // best first, at most options.top
 };
+
+// Whether layouts left out as too large could have been in the top N: their lowest bound
+// is better than the N-th best score found (or fewer than N rows were found).
+bool ranking_unproven(const SearchResult& result, std::size_t top);
 
 // The scenario's layout is ignored except for the fields SearchSpace says apply to all.
 SearchResult search_layouts(const Scenario& base, const SearchSpace& space, const SearchOptions& options);
