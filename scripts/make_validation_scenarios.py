@@ -30,7 +30,7 @@ TARGETS = {
     "korthikanti_table4": {"target": {"max_absolute_error": 0.10},
                            "guard": {"mean_absolute_error": 0.03, "max_absolute_error": 0.06}},
     "megatron_core_h100": {"target": {"mean_absolute_error": 0.10},
-                           "guard": {"mean_absolute_error": 0.155, "max_absolute_error": 0.27}},
+                           "guard": {"mean_absolute_error": 0.18, "max_absolute_error": 0.29}},
 }
 
 
