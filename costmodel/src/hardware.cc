@@ -27,6 +27,9 @@ GpuSpec a100_sxm_80gb() {
   g.efficiency.memory_bandwidth_fraction = 0.83;   // STREAM triad 1.70 TB/s
   g.efficiency.nvlink_bandwidth_fraction = 0.773;  // 8-GPU all-reduce busbw ~232 GB/s
   g.efficiency.network_bandwidth_fraction = 0.95;  // HDR NIC ~24 of 25 GB/s
+  // Host issue per kernel: no DGX A100 (EPYC 7742) figure; the DGX H100 host's below, which
+  // an older, slower core can only exceed.
+  g.efficiency.host_issue_s = 13.48e-6;
   // NCCL regimes fitted to the 8-GPU all-reduce curve (docs/network.md): 14 ring steps
   // cost 33 us (LL), 60 us (LL128), 250 us (Simple: pipeline fill of its large chunks).
   g.efficiency.intra_node_step_latency_s = 17.86e-6;
@@ -58,6 +61,9 @@ GpuSpec h100_sxm_80gb() {
   g.efficiency.memory_bandwidth_fraction = 0.88;   // STREAM triad 2.97 TB/s
   g.efficiency.nvlink_bandwidth_fraction = 0.82;   // ring busbw ~370 of 450 GB/s
   g.efficiency.network_bandwidth_fraction = 0.94;  // NDR NIC 46-48 of 50 GB/s
+  // Host issue per kernel: CPU time of a BF16 torch.nn.Linear forward on a DGX H100 (Xeon
+  // Platinum 8480C), 13.48 us (NVIDIA/TransformerEngine#2053).
+  g.efficiency.host_issue_s = 13.48e-6;
   g.efficiency.intra_node_step_latency_s = 10e-6;  // Simple ring: not in the published curve
   // LL fitted to the 8-GPU all-reduce curve below 16 MiB; NVLS (NVLink SHARP): algbw
   // ~275 GB/s (busbw ~480) at large sizes, ~80 us fixed cost (docs/network.md).
@@ -101,6 +107,8 @@ GpuSpec gb200() {
   // BF16 torch Linear, 8192 x 2048 -> 2048, on GB200: 41.79 us, 1644 TFLOP/s
   // (NVIDIA/TransformerEngine#2053), over W = 0.988 (1024 tiles, 7 waves of 148): 0.666.
   g.efficiency.gemm_flops_fraction = 0.67;
+  // Host issue per kernel: the same torch Linear forward costs the Grace CPU 37.08 us (same source).
+  g.efficiency.host_issue_s = 37.08e-6;
   return g;
 }
 

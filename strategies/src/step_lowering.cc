@@ -73,6 +73,7 @@ struct TimedOp {
   Time bound;
   std::vector<GroupPlan> plans;
   bool overlaps_next = false;
+  Time host_issue;  // the host's time to issue its kernels (launches x host_issue_s); 0 for collectives
 };
 
 // A rank's ports. Capacities are the achievable bandwidth of the port (line rate x the
@@ -368,6 +369,11 @@ class StepLowering {
     return rt.groups.tp;
   }
 
+  // Host (CPU) time to issue `launches` kernels (docs/cost-model.md, "Host issue").
+  Time host_issue(double launches) const {
+    return Time::from_seconds(launches * s_.cluster.gpu.efficiency.host_issue_s);
+  }
+
   std::vector<TimedOp> timed(const std::vector<OpStep>& ops, const StageRuntime& rt) const {
     std::vector<TimedOp> out;
     double ring_bytes = -1;  // the last CP ring step's size, and its bound
@@ -394,6 +400,8 @@ class StepLowering {
       if (t.group != OpGroup::none) {
         t.plans = plans_for(set_of(rt, t.group), op.collective, op.collective_bytes);
         t.duration = alone(t.plans.front());
+      } else {
+        t.host_issue = host_issue(op.work.launches);
       }
       t.bound = t.duration;
       if (t.group == OpGroup::cp_ring) {
@@ -717,7 +725,8 @@ class StepLowering {
     tail_.resize(lanes_);
     if (op.group == OpGroup::none) {
       for (std::size_t r = 0; r < lanes_; ++r) {
-        head_[r] = tail_[r] = out_.graph.add_task(rt.ranks[r].compute, op.duration, static_cast<std::uint32_t>(kind));
+        head_[r] = tail_[r] =
+            out_.graph.add_task(rt.ranks[r].compute, op.duration, static_cast<std::uint32_t>(kind), op.host_issue);
         out_.labels.push_back({op.op, kind, layer, label_mb, -1});
       }
       if (identity_.size() != lanes_) {
@@ -955,7 +964,8 @@ class StepLowering {
     }
     Lanes opt(lanes_, kNoTask);
     for (std::size_t r = 0; r < lanes_; ++r) {
-      opt[r] = out_.graph.add_task(rt.ranks[r].compute, rt.plan.optimizer, static_cast<std::uint32_t>(TaskKind::optimizer));
+      opt[r] = out_.graph.add_task(rt.ranks[r].compute, rt.plan.optimizer, static_cast<std::uint32_t>(TaskKind::optimizer),
+                                   host_issue(1));
       out_.labels.push_back({OpId::optimizer_step, TaskKind::optimizer, -1, -1, -1});
       depend(before_optimizer[r], opt[r]);
     }

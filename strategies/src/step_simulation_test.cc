@@ -27,6 +27,7 @@ TEST(StepSimulation, SequentialStepIsExactlyTheSumOfStageTimes) {
     for (Recompute rc : {Recompute::none, Recompute::full}) {
       Scenario s = small_scenario(Schedule::sequential, 2, pp, 1, 3);
       s.layout.recompute = rc;
+      s.cluster.gpu.efficiency.host_issue_s = 0;  // the closed form has no host (tests below)
       const SimulatedStep out = simulate_step(s);
       const auto& st = out.lowered.stages;
       const std::int64_t m = s.num_microbatches();
@@ -43,6 +44,61 @@ TEST(StepSimulation, SequentialStepIsExactlyTheSumOfStageTimes) {
       EXPECT_GT(out.result.step_time, Time::zero());
     }
   }
+}
+
+// One GPU, no communication: the compute stream's tasks in order, kernel k starting when
+// both the kernel before it has ended and the host has issued it (the sum of the host issue
+// costs up to k): start_k = max(end_{k-1}, H_k).
+Time host_issue_closed_form(const SimulatedStep& out, Time* busy) {
+  const auto& g = out.lowered.graph;
+  Time end, issued;
+  *busy = Time::zero();
+  for (sim::TaskId t = 0; t < g.num_tasks(); ++t) {
+    EXPECT_FALSE(g.is_transfer(t));
+    issued += g.host_issue(t);
+    end = std::max(end, issued) + g.duration(t);
+    *busy += g.duration(t);
+  }
+  return end;
+}
+
+Scenario one_h100(std::int64_t layers, std::int64_t hidden, std::int64_t vocab, std::int64_t seq) {
+  Scenario s = testing::make_scenario("megatron-1.7b", "dgx-h100", seq, 1, 1, 1, 1);
+  s.model.num_layers = layers;
+  s.model.hidden_size = hidden;
+  s.model.num_attention_heads = 4;
+  s.model.ffn_hidden_size = 4 * hidden;
+  s.model.vocab_size = vocab;
+  s.training.precision = costmodel::Dtype::bf16;
+  return s;
+}
+
+// A tiny model's kernels are shorter than the host's 13.48 us to issue each: the step is
+// host-bound, the GPU idle while it waits (counted as idle, the breakdown's bubble).
+TEST(StepSimulation, TinyKernelsMakeTheStepHostBound) {
+  const Scenario s = one_h100(2, 64, 1024, 128);
+  ASSERT_EQ(s.cluster.gpu.efficiency.host_issue_s, 13.48e-6);
+  const SimulatedStep out = simulate_step(s);
+  Time busy;
+  EXPECT_EQ(out.result.step_time, host_issue_closed_form(out, &busy));
+  EXPECT_GT(out.result.step_time.seconds(), 2 * busy.seconds());  // mostly waiting for the host
+  EXPECT_NEAR(out.result.breakdown.bubble_s, (out.result.step_time - busy).seconds(), 1e-12);
+  Scenario off = s;
+  off.cluster.gpu.efficiency.host_issue_s = 0;
+  EXPECT_EQ(simulate_step(off).result.step_time, busy);
+}
+
+// A large model's kernels outlast their issue cost: the host runs ahead after the first
+// kernel, which alone waits for it.
+TEST(StepSimulation, LongKernelsHideTheHostBehindTheFirstKernel) {
+  const Scenario s = one_h100(4, 8192, 51200, 4096);
+  const SimulatedStep out = simulate_step(s);
+  Time busy;
+  EXPECT_EQ(out.result.step_time, host_issue_closed_form(out, &busy));
+  Scenario off = s;
+  off.cluster.gpu.efficiency.host_issue_s = 0;
+  EXPECT_EQ(out.result.step_time, simulate_step(off).result.step_time + out.lowered.graph.host_issue(0));
+  EXPECT_EQ(out.result.step_time, busy + out.lowered.graph.host_issue(0));
 }
 
 TEST(StepSimulation, DataParallelAllReduceIsTheRingFormula) {
