@@ -83,7 +83,14 @@ def h100():
         {"name": "H100 80GB (Azure ND H100 v5)"},
         ["gemm fp8: one cuBLASLt point, 16384^3 at %.1f TFLOP/s: %s" % (tflops, azure["source"])],
         gemm=[{"dtype": "fp8", "m": n, "n": n, "k": n, "time_s": 2 * n ** 3 / (tflops * 1e12), "spread": 0}]))
-    return "h100-sxm-80gb", [coll, gemm]
+    # Not in ../shared/validation: a BF16 torch.nn.Linear forward on a DGX H100 (Xeon 8480C
+    # host), 8192 tokens x hidden 2048 -> 2048, GPU runtime 100.06 us (the issue's table).
+    bf16 = write("h100_gemm_bf16_te2053.json", measurements(
+        {"name": "H100 SXM (DGX H100)"},
+        ["gemm bf16: one point, m 8192 x n 2048 x k 2048 at 100.06 us (686.8 TFLOP/s), torch Linear forward: "
+         "NVIDIA/TransformerEngine issue #2053 (2025-08-11), table 'CPU runtime / GPU runtime', row H100 DGX torch"],
+        gemm=[{"dtype": "bf16", "m": 8192.0, "n": 2048.0, "k": 2048.0, "time_s": 100.06e-6, "spread": 0}]))
+    return "h100-sxm-80gb", [coll, gemm, bf16]
 
 
 def main():

@@ -30,7 +30,7 @@ TARGETS = {
     "korthikanti_table4": {"target": {"max_absolute_error": 0.10},
                            "guard": {"mean_absolute_error": 0.03, "max_absolute_error": 0.06}},
     "megatron_core_h100": {"target": {"mean_absolute_error": 0.10},
-                           "guard": {"mean_absolute_error": 0.155, "max_absolute_error": 0.27}},
+                           "guard": {"mean_absolute_error": 0.13, "max_absolute_error": 0.28}},
 }
 
 
@@ -183,13 +183,15 @@ def megatron_core_h100():
                 "micro-batch 1, no recompute, no interleaving (not stated)",
                 "--overlap-grad-reduce, --overlap-param-gather (distributed optimizer), --tp-comm-overlap "
                 "(so sequence parallelism) as stated; flash attention",
+                "gradients reduced in fp32: Megatron-LM's bf16 default (megatron/training/arguments.py sets "
+                "accumulate_allreduce_grads_in_fp32 for bf16; only --grad-reduce-in-bf16, added later, turns it off)",
             ],
             "scenario": {
                 "name": "mcore-h100-" + r["model"],
                 "model": gpt(r["hidden_size"], r["attention_heads"], r["num_layers"], r["vocab"]),
                 "cluster": {"preset": "dgx-h100", "num_gpus": r["num_gpus"]},
                 "training": {"seq_length": r["seq_len"], "global_batch_size": r["global_batch_size"],
-                             "precision": "bf16"},
+                             "precision": "bf16", "grad_reduce_in_fp32": True},
                 "layout": layout,
             },
         })

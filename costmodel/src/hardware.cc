@@ -27,6 +27,9 @@ GpuSpec a100_sxm_80gb() {
   g.efficiency.memory_bandwidth_fraction = 0.83;   // STREAM triad 1.70 TB/s
   g.efficiency.nvlink_bandwidth_fraction = 0.773;  // 8-GPU all-reduce busbw ~232 GB/s
   g.efficiency.network_bandwidth_fraction = 0.95;  // HDR NIC ~24 of 25 GB/s
+  // Host issue per kernel: no DGX A100 (EPYC 7742) figure; the DGX H100 host's below, which
+  // an older, slower core can only exceed.
+  g.efficiency.host_issue_s = 13.48e-6;
   // NCCL regimes fitted to the 8-GPU all-reduce curve (docs/network.md): 14 ring steps
   // cost 33 us (LL), 60 us (LL128), 250 us (Simple: pipeline fill of its large chunks).
   g.efficiency.intra_node_step_latency_s = 17.86e-6;
@@ -50,13 +53,17 @@ GpuSpec h100_sxm_80gb() {
   g.hbm_capacity_bytes = gib(80);
   g.nvlink_bandwidth_bytes_per_s = gb_per_s(450);
   g.num_sms = 132;                                 // H100 SXM5 whitepaper
-  // No BF16 size sweep in the data: FP8 16384^3 1377 of 1979 (0.70); BF16 best-shape
-  // maximum (MAMF) 792 of 989 (0.80) bounds it from above (docs/cost-model.md).
-  g.efficiency.gemm_flops_fraction = 0.70;
+  // BF16 torch Linear, 8192 tokens x 2048 -> 2048, on a DGX H100: 100.06 us of GPU time,
+  // 686.8 TFLOP/s (NVIDIA/TransformerEngine#2053), over W = 0.970 (1024 tiles, 8 waves of
+  // 132): 0.716. Square BF16 sweeps on H100 SXM reach 0.71-0.83 over W (docs/cost-model.md).
+  g.efficiency.gemm_flops_fraction = 0.72;
   g.efficiency.attention_flops_fraction = 0.33;    // FlashAttention-2 fwd: 327.9 TFLOP/s
   g.efficiency.memory_bandwidth_fraction = 0.88;   // STREAM triad 2.97 TB/s
   g.efficiency.nvlink_bandwidth_fraction = 0.82;   // ring busbw ~370 of 450 GB/s
   g.efficiency.network_bandwidth_fraction = 0.94;  // NDR NIC 46-48 of 50 GB/s
+  // Host issue per kernel: CPU time of a BF16 torch.nn.Linear forward on a DGX H100 (Xeon
+  // Platinum 8480C), 13.48 us (NVIDIA/TransformerEngine#2053).
+  g.efficiency.host_issue_s = 13.48e-6;
   g.efficiency.intra_node_step_latency_s = 10e-6;  // Simple ring: not in the published curve
   // LL fitted to the 8-GPU all-reduce curve below 16 MiB; NVLS (NVLink SHARP): algbw
   // ~275 GB/s (busbw ~480) at large sizes, ~80 us fixed cost (docs/network.md).
@@ -82,7 +89,8 @@ GpuSpec h200_sxm_141gb() {
 
 // GB200 in an NVL72 rack (secondary spec pages, marked uncertain in
 // ../shared/validation/hardware_peak_specs.json): 2.5 PFLOP/s dense BF16 at 1200 W,
-// 8 TB/s HBM3e, NVLink 5 at 900 GB/s per direction. Efficiencies: H100's until measured.
+// 8 TB/s HBM3e, NVLink 5 at 900 GB/s per direction. Efficiencies: H100's until measured,
+// except the GEMM fraction (below).
 GpuSpec gb200() {
   GpuSpec g = h100_sxm_80gb();
   g.name = "gb200";
@@ -96,6 +104,11 @@ GpuSpec gb200() {
   g.hbm_capacity_bytes = gb(186);
   g.nvlink_bandwidth_bytes_per_s = gb_per_s(900);
   g.num_sms = 148;  // B200: 148 SMs over two dies (secondary sources, uncertain)
+  // BF16 torch Linear, 8192 x 2048 -> 2048, on GB200: 41.79 us, 1644 TFLOP/s
+  // (NVIDIA/TransformerEngine#2053), over W = 0.988 (1024 tiles, 7 waves of 148): 0.666.
+  g.efficiency.gemm_flops_fraction = 0.67;
+  // Host issue per kernel: the same torch Linear forward costs the Grace CPU 37.08 us (same source).
+  g.efficiency.host_issue_s = 37.08e-6;
   return g;
 }
 

@@ -277,6 +277,12 @@ void efficiency_fields(V& v, costmodel::Efficiency& e, Presence presence) {
             .presence = presence,
             .unit = "us"},
            e.kernel_launch_overhead_s, NumberRule::non_negative, microseconds);
+  v.number({.name = "host_issue_us",
+            .description = "host (CPU) time to issue one kernel under eager PyTorch; a kernel "
+                           "cannot start before the host has issued it (0: not modelled)",
+            .presence = presence,
+            .unit = "us"},
+           e.host_issue_s, NumberRule::non_negative, microseconds);
   v.number({.name = "nvlink_bandwidth_fraction",
             .description = "bus bandwidth a ring collective achieves over NVLink, fraction of "
                            "the per-direction line rate",

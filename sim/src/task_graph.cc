@@ -32,9 +32,10 @@ LinkId TaskGraph::add_link(ProcessId owner, std::string name, double capacity_by
 }
 
 TaskId TaskGraph::add_task(std::span<const StreamId> streams, std::span<const LinkId> links,
-                           Time duration, std::uint32_t tag) {
+                           Time duration, std::uint32_t tag, Time host_issue) {
   if (streams.empty()) throw std::invalid_argument("add_task: a task needs at least one stream");
   if (duration < Time::zero()) throw std::invalid_argument("add_task: negative duration");
+  if (host_issue < Time::zero()) throw std::invalid_argument("add_task: negative host issue cost");
   for (StreamId s : streams) {
     if (s >= streams_.size()) throw std::out_of_range("add_task: unknown stream");
   }
@@ -49,7 +50,8 @@ TaskId TaskGraph::add_task(std::span<const StreamId> streams, std::span<const Li
     link_offsets_.push_back(static_cast<std::uint32_t>(task_links_.size()));
   }
   flow_offsets_.push_back(flow_offsets_.back());
-  task_record_.push_back(intern(TaskRecord{duration, tag, false}));
+  task_record_.push_back(intern(TaskRecord{duration, host_issue, tag, false}));
+  if (host_issue > Time::zero()) has_host_issue_ = true;
   return static_cast<TaskId>(num_tasks() - 1);
 }
 
@@ -98,7 +100,7 @@ TaskId TaskGraph::add_transfer(std::span<const StreamId> streams, std::span<cons
   task_streams_.insert(task_streams_.end(), streams.begin(), streams.end());
   stream_offsets_.push_back(static_cast<std::uint32_t>(task_streams_.size()));
   if (!link_offsets_.empty()) link_offsets_.push_back(static_cast<std::uint32_t>(task_links_.size()));
-  task_record_.push_back(intern(TaskRecord{latency, tag, true}));
+  task_record_.push_back(intern(TaskRecord{latency, Time::zero(), tag, true}));
   return static_cast<TaskId>(num_tasks() - 1);
 }
 
@@ -114,7 +116,7 @@ void TaskGraph::add_dependency(TaskId before, TaskId after) {
 std::uint32_t TaskGraph::add_record(const TaskRecord& record) {
   // Bytes per task and per flow bound a full-mode step's memory (docs/performance.md): a
   // task stores a 4-byte record index, a flow a 4-byte (bytes, cap) index.
-  static_assert(sizeof(TaskRecord) <= 16, "a task record grew: every distinct task pays it");
+  static_assert(sizeof(TaskRecord) <= 24, "a task record grew: every distinct task pays it");
   static_assert(sizeof(task_record_[0]) == 4 && sizeof(flow_spec_[0]) == 4, "per-task and per-flow indexes are 4 bytes");
   records_.push_back(record);
   return static_cast<std::uint32_t>(records_.size() - 1);

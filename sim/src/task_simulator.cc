@@ -68,6 +68,10 @@ class Runner {
 
     link_holder_.assign(g_.num_links(), kNone);
     link_waiters_.resize(g_.num_links());
+    if (g_.has_host_issue()) {
+      host_clock_.assign(g_.num_streams(), Time::zero());
+      host_wait_armed_.assign(g_.num_streams(), 0);
+    }
   }
 
   Timeline run() {
@@ -89,6 +93,7 @@ class Runner {
     for (StreamId s : g_.streams_of(t)) {
       if (!is_stream_head(s, t)) return;
     }
+    if (!host_clock_.empty() && !issued(t)) return;
     const auto links = g_.links_of(t);
     for (LinkId l : links) {
       if (link_holder_[l] != kNone) {
@@ -104,8 +109,31 @@ class Runner {
     state_[t] = TaskState::running;
     const Time now = engine_.now();
     timeline_.start[t] = now;
+    if (!host_clock_.empty()) {
+      for (StreamId s : g_.streams_of(t)) host_clock_[s] += g_.host_issue(t);
+    }
     if (g_.is_transfer(t) && start_flows(t)) return;
     schedule_completion(t);
+  }
+
+  // Whether the host has issued stream head `t` by now (task_graph.h, add_task): its issue
+  // time is its streams' host clocks (the issue costs of the tasks before it) plus its own
+  // cost. If not, one wake-up per stream retries it at the issue time.
+  bool issued(TaskId t) {
+    const Time cost = g_.host_issue(t);
+    if (cost == Time::zero()) return true;
+    Time at;
+    for (StreamId s : g_.streams_of(t)) at = std::max(at, host_clock_[s] + cost);
+    if (at <= engine_.now()) return true;
+    const StreamId first = g_.streams_of(t).front();
+    if (!host_wait_armed_[first]) {
+      host_wait_armed_[first] = 1;
+      engine_.schedule_at(at, kCompletionPriority, [this, t, first] {
+        host_wait_armed_[first] = 0;
+        try_start(t);
+      });
+    }
+    return false;
   }
 
   void schedule_completion(TaskId t) {
@@ -290,6 +318,10 @@ class Runner {
   std::vector<TaskId> link_holder_;
   std::vector<std::vector<TaskId>> link_waiters_;
   std::size_t finished_ = 0;
+  // Host issue (only when some task has a cost): per stream, the issue costs of the tasks
+  // that have started, and whether a wake-up for its head's issue time is pending.
+  std::vector<Time> host_clock_;
+  std::vector<std::uint8_t> host_wait_armed_;
 
   // Transfers: allocated only when the graph has flows.
   std::unique_ptr<BandwidthSharing> sharing_;

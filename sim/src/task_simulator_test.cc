@@ -26,6 +26,65 @@ TEST(TaskSimulator, StreamRunsTasksOneAtATimeInIssueOrder) {
   EXPECT_EQ(t.stream_busy[s], Time::ns(35));
 }
 
+// A host that needs longer to issue a kernel than the kernel runs: kernel k starts when the
+// host has issued it, k * issue; the stream ends at n * issue + the last kernel.
+TEST(TaskSimulator, ShortKernelsWaitForTheHostToIssueThem) {
+  TaskGraph g;
+  const auto p = g.add_process("rank0");
+  const auto s = g.add_stream(p, "compute");
+  std::vector<TaskId> k;
+  for (int i = 0; i < 4; ++i) k.push_back(g.add_task(s, Time::ns(3), 0, Time::ns(10)));
+  EXPECT_EQ(g.host_issue(k[0]), Time::ns(10));
+  const Timeline t = simulate(g);
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(t.start[k[static_cast<std::size_t>(i)]], Time::ns(10 * (i + 1)));
+  EXPECT_EQ(t.makespan, Time::ns(4 * 10 + 3));
+  EXPECT_EQ(t.stream_busy[s], Time::ns(12));  // waiting for the host is idle time
+}
+
+// Kernels longer than their issue cost: the host runs ahead, only the first one waits.
+TEST(TaskSimulator, LongKernelsHideTheHostAfterTheFirst) {
+  TaskGraph g;
+  const auto p = g.add_process("rank0");
+  const auto s = g.add_stream(p, "compute");
+  const auto comm = g.add_stream(p, "comm");
+  std::vector<TaskId> k;
+  for (int i = 0; i < 3; ++i) k.push_back(g.add_task(s, Time::ns(100), 0, Time::ns(10)));
+  const auto x = g.add_task(comm, Time::ns(50), 0);  // another stream: no host cost, starts at 0
+  const Timeline t = simulate(g);
+  EXPECT_EQ(t.start[k[0]], Time::ns(10));
+  EXPECT_EQ(t.start[k[1]], Time::ns(110));
+  EXPECT_EQ(t.start[k[2]], Time::ns(210));
+  EXPECT_EQ(t.start[x], Time::ns(0));
+  EXPECT_EQ(t.makespan, Time::ns(310));
+}
+
+// The host issues ahead while a kernel waits for a dependency: once the dependency ends,
+// the queued kernels start back to back; a kernel issued later than that still waits.
+TEST(TaskSimulator, HostIssuesAheadWhileAKernelWaitsForADependency) {
+  TaskGraph g;
+  const auto p = g.add_process("rank0");
+  const auto s = g.add_stream(p, "compute");
+  const auto comm = g.add_stream(p, "comm");
+  const auto x = g.add_task(comm, Time::ns(100), 0);
+  const auto a = g.add_task(s, Time::ns(5), 0, Time::ns(10));
+  g.add_dependency(x, a);
+  const auto b = g.add_task(s, Time::ns(5), 0, Time::ns(10));
+  const auto c = g.add_task(s, Time::ns(5), 0, Time::ns(200));  // issued at 220
+  const Timeline t = simulate(g);
+  EXPECT_EQ(t.start[a], Time::ns(100));
+  EXPECT_EQ(t.start[b], Time::ns(105));
+  EXPECT_EQ(t.start[c], Time::ns(220));
+  EXPECT_EQ(t.makespan, Time::ns(225));
+}
+
+TEST(TaskSimulator, NegativeHostIssueIsRejected) {
+  TaskGraph g;
+  const auto s = g.add_stream(g.add_process("rank0"), "compute");
+  EXPECT_THROW(g.add_task(s, Time::ns(1), 0, Time::ns(-1)), std::invalid_argument);
+  EXPECT_EQ(g.num_tasks(), 0u);
+  EXPECT_FALSE(g.has_host_issue());
+}
+
 TEST(TaskSimulator, IndependentStreamsOverlapAndDependenciesSerialise) {
   TaskGraph g;
   const auto p = g.add_process("rank0");

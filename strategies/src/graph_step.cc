@@ -215,8 +215,8 @@ class GraphLowering {
     auto& g = out_.graph;
     std::optional<sim::TaskId> prev;
     BlockTasks block{{0}, {0}};  // one lane: the stage's one simulated rank
-    auto add = [&](Time d, std::int32_t layer) {
-      const sim::TaskId id = g.add_task(rt.plan.compute_stream, d, static_cast<std::uint32_t>(kind));
+    auto add = [&](Time d, Time host, std::int32_t layer) {
+      const sim::TaskId id = g.add_task(rt.plan.compute_stream, d, static_cast<std::uint32_t>(kind), host);
       out_.labels.push_back({OpId::graph_layer, kind, layer, static_cast<std::int32_t>(mb), -1});
       if (prev) g.add_dependency(*prev, id);
       else block.first[0] = id;
@@ -227,9 +227,9 @@ class GraphLowering {
     for (std::size_t i = 0; i < n; ++i) {
       const std::size_t v = fwd ? rt.layers[i] : rt.layers[n - 1 - i];
       const Time d = fwd ? times_.forward[v] : times_.backward[v];
-      if (d > Time::zero()) add(d, static_cast<std::int32_t>(v));
+      if (d > Time::zero()) add(d, fwd ? times_.forward_host_issue[v] : times_.backward_host_issue[v], static_cast<std::int32_t>(v));
     }
-    if (!prev) add(Time::zero(), static_cast<std::int32_t>(rt.layers.front()));
+    if (!prev) add(Time::zero(), Time::zero(), static_cast<std::int32_t>(rt.layers.front()));
     return block;
   }
 
@@ -275,7 +275,8 @@ class GraphLowering {
       g.add_dependency(last_backward, head);
       before_optimizer = tail;
     }
-    const sim::TaskId opt = g.add_task(rt.plan.compute_stream, rt.plan.optimizer, static_cast<std::uint32_t>(TaskKind::optimizer));
+    const sim::TaskId opt = g.add_task(rt.plan.compute_stream, rt.plan.optimizer, static_cast<std::uint32_t>(TaskKind::optimizer),
+                                       Time::from_seconds(s_.cluster.gpu.efficiency.host_issue_s));
     out_.labels.push_back({OpId::optimizer_step, TaskKind::optimizer, -1, -1, -1});
     g.add_dependency(before_optimizer, opt);
     if (zero && s_.layout.dp > 1) {
@@ -314,10 +315,16 @@ GraphLayerTimes graph_layer_times(const Scenario& s) {
     }
     return t;
   };
+  // One layer is one task: the host issues its kernels before it may start (docs/cost-model.md).
+  auto host_issue = [&](std::size_t kernels) {
+    return Time::from_seconds(static_cast<double>(kernels) * s.cluster.gpu.efficiency.host_issue_s);
+  };
   GraphLayerTimes out;
   for (std::size_t v = 0; v < g.num_layers(); ++v) {
     out.forward.push_back(time_of(g.layer(v).forward));
     out.backward.push_back(time_of(g.layer(v).backward));
+    out.forward_host_issue.push_back(host_issue(g.layer(v).forward.size()));
+    out.backward_host_issue.push_back(host_issue(g.layer(v).backward.size()));
     out.output_bytes.push_back(g.layer(v).output_elements * e * mb);
   }
   return out;

@@ -73,6 +73,7 @@ struct TimedOp {
   Time bound;
   std::vector<GroupPlan> plans;
   bool overlaps_next = false;
+  Time host_issue;  // the host's time to issue its kernels (launches x host_issue_s); 0 for collectives
 };
 
 // A rank's ports. Capacities are the achievable bandwidth of the port (line rate x the
@@ -116,6 +117,9 @@ struct StageRuntime {
   std::vector<GroupPlan> dp_plan;            // ZeRO 0: all-reduce; ZeRO >= 1: reduce-scatter
   std::vector<GroupPlan> dp_gather_plan;     // ZeRO >= 1: all-gather of the updated parameters
   std::array<std::vector<GroupPlan>, 2> send_plan;  // forward (to stage + 1), backward (to stage - 1)
+  // Tied embeddings, pp > 1, first and last stage: per lane, the word-embedding gradient
+  // all-reduce with the same lane of the other end of the pipeline.
+  std::vector<GroupPlan> embedding_plan;
 };
 
 class StepLowering {
@@ -292,6 +296,9 @@ class StepLowering {
     return true;
   }
 
+  bool ties_embedding_across_stages() const {
+    return s_.layout.pp > 1 && !s_.model.untie_embeddings_and_output_weights;
+  }
   bool is_first(int st) const { return st == 0; }
   bool is_last(int st) const { return st == s_.layout.pp - 1; }
 
@@ -368,6 +375,11 @@ class StepLowering {
     return rt.groups.tp;
   }
 
+  // Host (CPU) time to issue `launches` kernels (docs/cost-model.md, "Host issue").
+  Time host_issue(double launches) const {
+    return Time::from_seconds(launches * s_.cluster.gpu.efficiency.host_issue_s);
+  }
+
   std::vector<TimedOp> timed(const std::vector<OpStep>& ops, const StageRuntime& rt) const {
     std::vector<TimedOp> out;
     double ring_bytes = -1;  // the last CP ring step's size, and its bound
@@ -394,6 +406,8 @@ class StepLowering {
       if (t.group != OpGroup::none) {
         t.plans = plans_for(set_of(rt, t.group), op.collective, op.collective_bytes);
         t.duration = alone(t.plans.front());
+      } else {
+        t.host_issue = host_issue(op.work.launches);
       }
       t.bound = t.duration;
       if (t.group == OpGroup::cp_ring) {
@@ -627,6 +641,22 @@ class StepLowering {
         }
       }
     }
+    if (ties_embedding_across_stages() && (is_first(st) || is_last(st))) {
+      // Megatron's _allreduce_word_embedding_grads (after the data-parallel reduction): the
+      // two copies of the word embedding, on the first and the last stage, sum their
+      // gradients, in the gradient buffer's precision.
+      const double bytes = lm_head_parameters(m, s_.layout.tp) * grad_element;
+      const std::size_t lanes = plan_only ? 1 : lanes_;
+      for (std::size_t lane = 0; lane < lanes; ++lane) {
+        const auto l = static_cast<std::uint32_t>(lane);
+        const std::array<int, 2> pair{detail::lane_rank(s_, grid_, 0, l),
+                                      detail::lane_rank(s_, grid_, static_cast<int>(s_.layout.pp) - 1, l)};
+        const auto shape = costmodel::group_shape(s_.cluster, pair);
+        rt.embedding_plan.push_back(
+            {costmodel::plan_collective(CollectiveOp::all_reduce, shape, bytes, s_.cluster), shape.crosses_pods});
+      }
+      plan.embedding_all_reduce = alone(rt.embedding_plan.front());
+    }
     // The optimizer updates this GPU's shard: all its parameters, or 1/dp with ZeRO.
     const double updated = zero >= 1 ? plan.parameters / static_cast<double>(s_.layout.dp * s_.layout.cp) : plan.parameters;
     costmodel::KernelWork adam{costmodel::OpClass::memory, s_.training.precision, 0,
@@ -717,7 +747,8 @@ class StepLowering {
     tail_.resize(lanes_);
     if (op.group == OpGroup::none) {
       for (std::size_t r = 0; r < lanes_; ++r) {
-        head_[r] = tail_[r] = out_.graph.add_task(rt.ranks[r].compute, op.duration, static_cast<std::uint32_t>(kind));
+        head_[r] = tail_[r] =
+            out_.graph.add_task(rt.ranks[r].compute, op.duration, static_cast<std::uint32_t>(kind), op.host_issue);
         out_.labels.push_back({op.op, kind, layer, label_mb, -1});
       }
       if (identity_.size() != lanes_) {
@@ -955,9 +986,20 @@ class StepLowering {
     }
     Lanes opt(lanes_, kNoTask);
     for (std::size_t r = 0; r < lanes_; ++r) {
-      opt[r] = out_.graph.add_task(rt.ranks[r].compute, rt.plan.optimizer, static_cast<std::uint32_t>(TaskKind::optimizer));
+      opt[r] = out_.graph.add_task(rt.ranks[r].compute, rt.plan.optimizer, static_cast<std::uint32_t>(TaskKind::optimizer),
+                                   host_issue(1));
       out_.labels.push_back({OpId::optimizer_step, TaskKind::optimizer, -1, -1, -1});
       depend(before_optimizer[r], opt[r]);
+    }
+    if (!rt.embedding_plan.empty()) {
+      // The stages' tails come in stage order: the first stage's waits for the last's.
+      if (is_first(st)) {
+        first_stage_reduced_ = before_optimizer;
+        first_stage_optimizer_ = opt;
+      } else {
+        assert(first_stage_optimizer_.size() == lanes_);
+        emit_embedding_all_reduce(stages_.front(), rt, before_optimizer, opt);
+      }
     }
     if (zero && reduces_gradients()) {
       // Distributed optimizer: each rank updated its shard; gather the new parameters.
@@ -967,6 +1009,47 @@ class StepLowering {
         for (std::uint32_t m : dp.group(g)) depend(opt[m], head);
         (void)tail;
       }
+    }
+  }
+
+  // Per lane, the word-embedding gradient all-reduce between the first stage (`a`) and the
+  // last (`b`): after both stages' data-parallel reduction, before both optimizers. On the
+  // pp-send streams (Megatron's embedding group is a communicator of its own), whose sends
+  // are all issued by then.
+  void emit_embedding_all_reduce(const StageRuntime& a, const StageRuntime& b, const Lanes& b_reduced,
+                                 const Lanes& b_optimizer) {
+    auto& graph = out_.graph;
+    const auto kind = static_cast<std::uint32_t>(TaskKind::comm_dp);
+    for (std::size_t r = 0; r < lanes_; ++r) {
+      const GroupPlan& gp = b.embedding_plan[r];
+      const std::array<sim::StreamId, 2> streams{a.ranks[r].pp, b.ranks[r].pp};
+      sim::TaskId first = kNoTask, last = kNoTask;
+      for (const auto& ph : gp.plan.phases) {
+        std::size_t n = 0;
+        for (const Ports* ports : {&a.ranks[r].ports, &b.ranks[r].ports}) {
+          if (ph.nvlink_bytes > 0) {
+            add_flow(n, {ports->nvlink_tx}, std::nullopt, ph.nvlink_bytes, ph.nvlink_rate_bytes_per_s);
+            add_flow(n, {ports->nvlink_rx}, std::nullopt, ph.nvlink_bytes, ph.nvlink_rate_bytes_per_s);
+          }
+          if (ph.network_bytes > 0) {
+            const auto tx_spine = gp.crosses_pods ? std::optional(ports->spine_tx) : std::nullopt;
+            const auto rx_spine = gp.crosses_pods ? std::optional(ports->spine_rx) : std::nullopt;
+            add_flow(n, {ports->net_tx}, tx_spine, ph.network_bytes, ph.network_rate_bytes_per_s);
+            add_flow(n, {ports->net_rx}, rx_spine, ph.network_bytes, ph.network_rate_bytes_per_s);
+          }
+        }
+        const sim::TaskId id = graph.add_transfer(streams, std::span<const sim::FlowSpec>(flow_buf_.data(), n),
+                                                  Time::from_seconds(ph.latency_s), kind);
+        out_.labels.push_back({OpId::embedding_all_reduce, TaskKind::comm_dp, -1, -1, -1});
+        if (first == kNoTask) first = id;
+        else depend(last, id);
+        last = id;
+      }
+      if (first == kNoTask) continue;
+      depend(first_stage_reduced_[r], first);
+      depend(b_reduced[r], first);
+      depend(last, first_stage_optimizer_[r]);
+      depend(last, b_optimizer[r]);
     }
   }
 
@@ -988,6 +1071,8 @@ class StepLowering {
   Lanes head_, tail_;
   std::vector<std::uint32_t> identity_;
   std::pair<sim::TaskId, sim::TaskId> last_dep_{kNoTask, kNoTask};
+  // The first stage's tail, for the tied-embedding all-reduce the last stage's tail emits.
+  Lanes first_stage_reduced_, first_stage_optimizer_;
 };
 
 const char* group_name(int which) {

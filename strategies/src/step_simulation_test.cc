@@ -3,8 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 
+#include "ptsim/costmodel/collective_algorithms.h"
 #include "ptsim/strategies/rank_grid.h"
 #include "ptsim/strategies/step_metrics.h"
 #include "test_scenario.h"
@@ -27,6 +29,7 @@ TEST(StepSimulation, SequentialStepIsExactlyTheSumOfStageTimes) {
     for (Recompute rc : {Recompute::none, Recompute::full}) {
       Scenario s = small_scenario(Schedule::sequential, 2, pp, 1, 3);
       s.layout.recompute = rc;
+      s.cluster.gpu.efficiency.host_issue_s = 0;  // the closed form has no host (tests below)
       const SimulatedStep out = simulate_step(s);
       const auto& st = out.lowered.stages;
       const std::int64_t m = s.num_microbatches();
@@ -34,15 +37,105 @@ TEST(StepSimulation, SequentialStepIsExactlyTheSumOfStageTimes) {
       Time chain;
       for (const auto& plan : st) chain += m * (plan.forward + plan.backward + plan.send_forward + plan.send_backward);
       // Stage i finishes its last backward when the gradient has still to pass stages < i.
-      Time expected, downstream;
+      // With pp > 1 the first and last stage then all-reduce the tied embedding's gradient
+      // (after both have reduced theirs) before either runs its optimizer.
+      std::vector<Time> reduced(st.size());
+      Time downstream;
       for (std::size_t i = 0; i < st.size(); ++i) {
         if (i > 0) downstream += st[i - 1].backward + st[i].send_backward;
-        expected = std::max(expected, chain - downstream + st[i].dp_all_reduce + st[i].optimizer);
+        reduced[i] = chain - downstream + st[i].dp_all_reduce;
       }
+      const Time tied = std::max(reduced.front(), reduced.back()) + st.front().embedding_all_reduce;
+      Time expected;
+      for (std::size_t i = 0; i < st.size(); ++i) {
+        const bool ends = pp > 1 && (i == 0 || i + 1 == st.size());
+        expected = std::max(expected, (ends ? std::max(reduced[i], tied) : reduced[i]) + st[i].optimizer);
+      }
+      EXPECT_EQ(st.front().embedding_all_reduce, st.back().embedding_all_reduce);
+      EXPECT_EQ(st.front().embedding_all_reduce > Time::zero(), pp > 1) << "pp=" << pp;
       EXPECT_EQ(out.result.step_time, expected) << "pp=" << pp;
       EXPECT_GT(out.result.step_time, Time::zero());
     }
   }
+}
+
+// One GPU, no communication: the compute stream's tasks in order, kernel k starting when
+// both the kernel before it has ended and the host has issued it (the sum of the host issue
+// costs up to k): start_k = max(end_{k-1}, H_k).
+Time host_issue_closed_form(const SimulatedStep& out, Time* busy) {
+  const auto& g = out.lowered.graph;
+  Time end, issued;
+  *busy = Time::zero();
+  for (sim::TaskId t = 0; t < g.num_tasks(); ++t) {
+    EXPECT_FALSE(g.is_transfer(t));
+    issued += g.host_issue(t);
+    end = std::max(end, issued) + g.duration(t);
+    *busy += g.duration(t);
+  }
+  return end;
+}
+
+Scenario one_h100(std::int64_t layers, std::int64_t hidden, std::int64_t vocab, std::int64_t seq) {
+  Scenario s = testing::make_scenario("megatron-1.7b", "dgx-h100", seq, 1, 1, 1, 1);
+  s.model.num_layers = layers;
+  s.model.hidden_size = hidden;
+  s.model.num_attention_heads = 4;
+  s.model.ffn_hidden_size = 4 * hidden;
+  s.model.vocab_size = vocab;
+  s.training.precision = costmodel::Dtype::bf16;
+  return s;
+}
+
+// A tiny model's kernels are shorter than the host's 13.48 us to issue each: the step is
+// host-bound, the GPU idle while it waits (counted as idle, the breakdown's bubble).
+TEST(StepSimulation, TinyKernelsMakeTheStepHostBound) {
+  const Scenario s = one_h100(2, 64, 1024, 128);
+  ASSERT_EQ(s.cluster.gpu.efficiency.host_issue_s, 13.48e-6);
+  const SimulatedStep out = simulate_step(s);
+  Time busy;
+  EXPECT_EQ(out.result.step_time, host_issue_closed_form(out, &busy));
+  EXPECT_GT(out.result.step_time.seconds(), 2 * busy.seconds());  // mostly waiting for the host
+  EXPECT_NEAR(out.result.breakdown.bubble_s, (out.result.step_time - busy).seconds(), 1e-12);
+  Scenario off = s;
+  off.cluster.gpu.efficiency.host_issue_s = 0;
+  EXPECT_EQ(simulate_step(off).result.step_time, busy);
+}
+
+// A large model's kernels outlast their issue cost: the host runs ahead after the first
+// kernel, which alone waits for it.
+TEST(StepSimulation, LongKernelsHideTheHostBehindTheFirstKernel) {
+  const Scenario s = one_h100(4, 8192, 51200, 4096);
+  const SimulatedStep out = simulate_step(s);
+  Time busy;
+  EXPECT_EQ(out.result.step_time, host_issue_closed_form(out, &busy));
+  Scenario off = s;
+  off.cluster.gpu.efficiency.host_issue_s = 0;
+  EXPECT_EQ(out.result.step_time, simulate_step(off).result.step_time + out.lowered.graph.host_issue(0));
+  EXPECT_EQ(out.result.step_time, busy + out.lowered.graph.host_issue(0));
+}
+
+// Tied embeddings on two stages: the word embedding's gradient, (V/t) x h elements in the
+// gradient precision, all-reduced by the two ranks that hold it (a 2-rank ring: each sends
+// and receives all of it once); untied models and one-stage pipelines have none.
+TEST(StepSimulation, TiedEmbeddingGradientIsAllReducedBetweenFirstAndLastStage) {
+  Scenario s = small_scenario(Schedule::one_f_one_b, 1, 4, 1, 8);
+  s.cluster.gpu.efficiency.host_issue_s = 0;
+  const SimulatedStep out = simulate_step(s);
+  const auto& st = out.lowered.stages;
+  const double bytes = static_cast<double>(s.model.vocab_size) * static_cast<double>(s.model.hidden_size) * 2;  // fp16, tp 1
+  const std::array<int, 2> pair{st.front().rank, st.back().rank};
+  const auto plan = costmodel::plan_collective(costmodel::CollectiveOp::all_reduce,
+                                               costmodel::group_shape(s.cluster, pair), bytes, s.cluster);
+  ASSERT_EQ(plan.phases.size(), 1u);
+  EXPECT_EQ(plan.phases.front().nvlink_bytes, bytes);  // stages 0 and 3 of 4 GPUs share a node
+  EXPECT_GT(st.front().embedding_all_reduce, Time::zero());
+  EXPECT_EQ(st[1].embedding_all_reduce, Time::zero());
+  std::size_t tasks = 0;
+  for (const auto& label : out.lowered.labels) tasks += label.op == OpId::embedding_all_reduce ? 1 : 0;
+  EXPECT_EQ(tasks, 1u);
+  Scenario untied = s;
+  untied.model.untie_embeddings_and_output_weights = true;
+  EXPECT_EQ(simulate_step(untied).lowered.stages.front().embedding_all_reduce, Time::zero());
 }
 
 TEST(StepSimulation, DataParallelAllReduceIsTheRingFormula) {

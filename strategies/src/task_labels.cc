@@ -60,6 +60,7 @@ std::string_view to_string(OpId op) {
     case OpId::dp_reduce_scatter: return "dp_reduce_scatter";
     case OpId::dp_all_gather: return "dp_all_gather";
     case OpId::optimizer_step: return "optimizer_step";
+    case OpId::embedding_all_reduce: return "embedding_all_reduce";
     case OpId::mla_q_down: return "mla_q_down";
     case OpId::mla_kv_down: return "mla_kv_down";
     case OpId::mla_latent_norm: return "mla_latent_norm";

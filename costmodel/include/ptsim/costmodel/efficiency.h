@@ -19,6 +19,11 @@ struct Efficiency {
   double memory_bandwidth_fraction = 0.83;
   // GPU-side gap per kernel launch (seconds): back-to-back kernels under eager PyTorch.
   double kernel_launch_overhead_s = 2e-6;
+  // Host (CPU) time to issue one kernel under eager PyTorch (Python module, dispatcher,
+  // launch), seconds: a kernel cannot start before the host has issued it, and the host
+  // issues the compute stream's kernels one after the other, running ahead of the GPU.
+  // 0: not modelled (an inline GPU); the presets carry a published measurement.
+  double host_issue_s = 0;
   // Bus bandwidth a ring collective achieves, fraction of the per-direction line rate.
   double nvlink_bandwidth_fraction = 0.77;
   double network_bandwidth_fraction = 0.95;

@@ -7,7 +7,7 @@
 // long it takes depends on the flows sharing those links (see bandwidth_sharing.h). Flows
 // and paths live in flat arrays: flow ids are dense, a task's flows are consecutive.
 // Layout, for graphs of tens of millions of tasks (a full-mode step): per task a 4-byte
-// index into shared (duration, tag, kind) records, its stream and flow offsets; per flow
+// index into shared (duration, host issue, tag, kind) records, its stream and flow offsets; per flow
 // a 4-byte index into shared (bytes, cap) records and its path offset; 8 bytes per
 // dependency. Equal tasks and flows added one after another share a record.
 #pragma once
@@ -84,10 +84,15 @@ class TaskGraph {
   // A task occupies every stream in `streams` (at least one) and every link in `links`
   // for `duration`. It may start once all its dependencies have finished, it is the
   // oldest unfinished task on each of its streams, and all its links are free.
+  // `host_issue` (>= 0): a host must first issue the task, and it issues each stream's
+  // tasks in order, one after the other, never waiting for them to run: the task may not
+  // start before the sum of the host_issue of its stream's tasks up to and including it
+  // (the latest such sum over its streams). The exact equivalent of a host stream whose
+  // k-th task (lasting host_issue) precedes the k-th task of the stream, without the tasks.
   TaskId add_task(std::span<const StreamId> streams, std::span<const LinkId> links,
-                  Time duration, std::uint32_t tag);
-  TaskId add_task(StreamId stream, Time duration, std::uint32_t tag) {
-    return add_task(std::span<const StreamId>(&stream, 1), {}, duration, tag);
+                  Time duration, std::uint32_t tag, Time host_issue = Time::zero());
+  TaskId add_task(StreamId stream, Time duration, std::uint32_t tag, Time host_issue = Time::zero()) {
+    return add_task(std::span<const StreamId>(&stream, 1), {}, duration, tag, host_issue);
   }
   // A transfer occupies every stream in `streams` (at least one) and starts under the same
   // rules as any task (it holds no exclusive link). On start all its flows begin at once;
@@ -117,6 +122,9 @@ class TaskGraph {
   // A task's fixed duration; for a transfer, its latency (the time its flows take is
   // known only once simulated: Timeline::end - Timeline::start).
   Time duration(TaskId task) const { return records_[task_record_[task]].duration; }
+  // The host issue cost of a task (add_task); zero for transfers.
+  Time host_issue(TaskId task) const { return records_[task_record_[task]].host_issue; }
+  bool has_host_issue() const { return has_host_issue_; }  // some task has a host issue cost
   bool is_transfer(TaskId task) const { return records_[task_record_[task]].transfer; }
   std::uint32_t tag(TaskId task) const { return records_[task_record_[task]].tag; }
   // Distinct (duration, tag, kind) records the tasks share (see TaskRecord below).
@@ -157,10 +165,12 @@ class TaskGraph {
   // tasks share a few thousand records: each task stores a 4-byte index into records_.
   struct TaskRecord {
     Time duration;
+    Time host_issue;
     std::uint32_t tag = 0;
     bool transfer = false;
     bool operator==(const TaskRecord&) const = default;
   };
+  bool has_host_issue_ = false;
   // Interning looks in a small direct-mapped cache (hash -> record) only: the ranks of a
   // stage add the same task one after the other, so it finds nearly every repeat, and a
   // graph of all-different tasks pays 4 bytes per task, never a hash-table node.
@@ -171,7 +181,8 @@ class TaskGraph {
   }
   std::uint32_t intern(const TaskRecord& record) {
     if (record_cache_.empty()) record_cache_.assign(kCacheSize, kEmpty);
-    auto& cached = record_cache_[cache_slot(static_cast<std::uint64_t>(record.duration.count_ns()),
+    auto& cached = record_cache_[cache_slot(static_cast<std::uint64_t>(record.duration.count_ns()) ^
+                                                (static_cast<std::uint64_t>(record.host_issue.count_ns()) << 17),
                                             (std::uint64_t{record.tag} << 1) | std::uint64_t{record.transfer})];
     if (cached == kEmpty || !(records_[cached] == record)) cached = add_record(record);
     return cached;

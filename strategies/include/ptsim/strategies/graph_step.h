@@ -26,6 +26,9 @@ struct GraphLayerTimes {
   std::vector<sim::Time> forward;
   std::vector<sim::Time> backward;
   std::vector<double> output_bytes;
+  // The host's time to issue each layer's kernels (kernels x host_issue_s).
+  std::vector<sim::Time> forward_host_issue;
+  std::vector<sim::Time> backward_host_issue;
 };
 GraphLayerTimes graph_layer_times(const Scenario& scenario);
 

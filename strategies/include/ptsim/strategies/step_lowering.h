@@ -42,6 +42,9 @@ struct StagePlan {
   sim::Time send_forward;       // activation transfer to the next stage (0 on the last)
   sim::Time send_backward;      // gradient transfer to the previous stage (0 on the first)
   sim::Time dp_all_reduce;      // gradient all-reduce (0 when dp == 1)
+  // Tied embeddings with pp > 1: the first and last stage all-reduce the word embedding's
+  // gradient between them before their optimizers (alone; 0 on other stages or untied).
+  sim::Time embedding_all_reduce;
   sim::Time optimizer;
   // Lower bounds on the parts of a block, for the layout search's bound (step_bound.h):
   // kernels and the collectives they wait for, each alone; an exchange and the kernel

@@ -73,6 +73,7 @@ enum class OpId : std::uint16_t {
   embedding_norm,     // post-LN models (BERT): LayerNorm after the embedding
   mlm_transform,      // BERT masked-LM head: dense h x h + GeLU + LayerNorm
   graph_layer,  // one layer of a layer-graph model (all its kernels)
+  embedding_all_reduce,  // tied embeddings, pp > 1: word-embedding gradient, first <-> last stage
 };
 
 struct TaskLabel {
