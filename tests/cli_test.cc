@@ -450,6 +450,26 @@ TEST(CliSweep, SearchKeepsAVariedLayoutKnobFixed) {
   EXPECT_EQ(run_ptsim("sweep '" + file.string() + "' --vary tp=1,2").exit_code, 2);
 }
 
+// Two nodes: CP rings that leave the node make layouts whose ranks differ; with a task
+// limit of 1 none of them is simulated, the table says so, and since every layout reaches
+// the front (--top above the count) the ranking is flagged as not proven.
+TEST(Cli, SearchCountsLayoutsTooLargeToSimulateRankByRank) {
+  const fs::path file = write_scenario(
+      "twonode", R"({"model": {"preset": "megatron-1.7b", "num_layers": 2}, "cluster": {"preset": "dgx-a100", "num_gpus": 16},
+                     "training": {"seq_length": 4096, "global_batch_size": 16}})");
+  const CommandResult r = run_ptsim("search '" + file.string() + "' --top 100000 --max-full-tasks 1");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find(" layouts not simulated: their ranks are placed unlike each other"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("  WARNING: that bound is below the ranking's last score"), std::string::npos) << r.out;
+  const CommandResult j = run_ptsim("search '" + file.string() + "' --top 100000 --max-full-tasks 1 --json");
+  ASSERT_EQ(j.exit_code, 0) << j.err;
+  const nlohmann::json doc = nlohmann::json::parse(j.out);
+  EXPECT_GT(doc["counts"]["too_large_to_simulate"].get<int>(), 0);
+  const CommandResult bad = run_ptsim("search '" + file.string() + "' --max-full-tasks 0");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_EQ(bad.err, "ptsim: error: --max-full-tasks: must be at least 1\n");
+}
+
 TEST(Cli, SearchWithNoFittingLayoutExits3) {
   const fs::path file = write_scenario(
       "nofit", R"({"model": "gpt3-175b", "cluster": {"preset": "dgx-a100", "num_gpus": 1},
