@@ -110,6 +110,27 @@ TEST(AbsurdInputs, ZeroBandwidthIsRefused) {
                  "cluster.gpu.hbm_bandwidth_gb_per_s: must be a positive number, got 0");
 }
 
+// A hardware profile with every table empty measures nothing: the step is the model's,
+// to the nanosecond; a non-monotonic table is refused naming the entry.
+TEST(AbsurdInputs, ProfileWithEmptyTablesIsTheModelAndNonMonotonicIsRefused) {
+  const std::string head = R"({"format": "ptsim-profile/1", "gpu": "h100-sxm-80gb", "sources": ["test"], "device": {"name": "x"}, )";
+  const fs::path empty = write_file("empty_profile.json", head + R"("gemm": [], "memory": [], "collectives": []})");
+  const std::string cluster = R"({"preset": "dgx-h100", "num_gpus": 8)";
+  const std::string layout = R"({"tp": 8})";
+  const CommandResult with = simulate("empty_profile_scn",
+                                      scenario(kLlama8b, cluster + R"(, "profile": ")" + empty.string() + "\"}", kTraining, layout), "--json");
+  const CommandResult without = simulate("no_profile_scn", scenario(kLlama8b, cluster + "}", kTraining, layout), "--json");
+  ASSERT_EQ(with.exit_code, 0) << with.err;
+  ASSERT_EQ(without.exit_code, 0) << without.err;
+  auto step_ns = [](const std::string& out) { return out.substr(out.find("\"step_time_ns\""), 40); };
+  EXPECT_EQ(step_ns(with.out), step_ns(without.out));
+  const fs::path bad = write_file(
+      "nonmonotonic_profile.json",
+      head + R"("gemm": [], "memory": [{"kernel": "elementwise", "bytes": [1e9, 1e6], "bytes_per_s": [1e12, 3e12]}], "collectives": []})");
+  expect_refused(simulate("nonmonotonic_scn", scenario(kLlama8b, cluster + R"(, "profile": ")" + bad.string() + "\"}", kTraining, layout)),
+                 "nonmonotonic_profile.json: memory[0].bytes[1]: 1000000 is not above the previous 1000000000");
+}
+
 TEST(AbsurdInputs, NegativeLatencyIsRefused) {
   expect_refused(simulate("negative_latency",
                           scenario(kLlama8b,
