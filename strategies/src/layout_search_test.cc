@@ -67,6 +67,28 @@ std::vector<double> brute_force_times(const Scenario& base) {
   return times;
 }
 
+// The search's top N against brute force over the same space. Brute force also simulates
+// layouts the search folds together (a schedule at pp 1, ZeRO at dp 1), so its list repeats
+// times: the best is the same, the rest no better, and each of the search's is among them.
+SearchResult expect_search_is_brute_force(const Scenario& base, std::size_t top) {
+  SearchOptions opt;
+  opt.top = top;
+  opt.threads = 2;
+  const SearchResult r = search_layouts(base, SearchSpace{}, opt);
+  const std::vector<double> brute = brute_force_times(base);
+  EXPECT_GE(brute.size(), top);
+  EXPECT_EQ(r.rows.size(), top);
+  if (r.rows.empty() || brute.size() < top) return r;
+  EXPECT_EQ(r.rows[0].step_time_s, brute[0]);
+  for (std::size_t i = 0; i < r.rows.size(); ++i) {
+    EXPECT_GE(r.rows[i].step_time_s, brute[i]) << "rank " << i;
+    EXPECT_NE(std::find(brute.begin(), brute.end(), r.rows[i].step_time_s), brute.end()) << "rank " << i;
+  }
+  EXPECT_GT(r.counts.pruned_by_bound, 0);  // the bound did prune
+  EXPECT_LT(r.counts.simulated, static_cast<std::int64_t>(brute.size()));
+  return r;
+}
+
 TEST(LayoutSearch, FindsExactlyTheBruteForceBest) {
   Scenario base = small_base();
   base.model.hidden_size = 1024;  // tight memory: a 4 GiB GPU leaves some layouts out
@@ -74,24 +96,8 @@ TEST(LayoutSearch, FindsExactlyTheBruteForceBest) {
   base.model.num_query_groups = 16;
   base.model.ffn_hidden_size = 4096;
   base.cluster.gpu.hbm_capacity_bytes = 4.0 * (1 << 30);
-  SearchSpace space;
-  SearchOptions opt;
-  opt.top = 5;
-  opt.threads = 2;
-  const SearchResult r = search_layouts(base, space, opt);
-  const std::vector<double> brute = brute_force_times(base);
-  ASSERT_GE(brute.size(), 5u);
-  ASSERT_EQ(r.rows.size(), 5u);
-  // Brute force also simulates layouts the search folds together (a schedule at pp 1,
-  // ZeRO at dp 1), so its list repeats times: the best is the same, the rest no better.
-  EXPECT_EQ(r.rows[0].step_time_s, brute[0]);
-  for (std::size_t i = 0; i < 5; ++i) {
-    EXPECT_GE(r.rows[i].step_time_s, brute[i]) << "rank " << i;
-    EXPECT_NE(std::find(brute.begin(), brute.end(), r.rows[i].step_time_s), brute.end()) << "rank " << i;
-  }
+  const SearchResult r = expect_search_is_brute_force(base, 5);
   EXPECT_GT(r.counts.does_not_fit, 0);
-  EXPECT_GT(r.counts.pruned_by_bound, 0);  // the bound did prune
-  EXPECT_LT(r.counts.simulated, static_cast<std::int64_t>(brute.size()));
   // Every enumerated layout is accounted for exactly once.
   const std::int64_t invalid = std::accumulate(r.counts.invalid.begin(), r.counts.invalid.end(), std::int64_t{0});
   EXPECT_EQ(r.counts.enumerated, invalid + r.counts.valid);
@@ -103,20 +109,7 @@ TEST(LayoutSearch, FindsExactlyTheBruteForceBest) {
 TEST(LayoutSearch, FindsExactlyTheBruteForceBestAcrossTwoNodes) {
   Scenario base = testing::make_scenario("megatron-1.7b", "dgx-a100", 4096, 4, 1, 1, 16);
   base.model.num_layers = 2;
-  SearchSpace space;
-  SearchOptions opt;
-  opt.top = 3;
-  opt.threads = 2;
-  const SearchResult r = search_layouts(base, space, opt);
-  const std::vector<double> brute = brute_force_times(base);
-  ASSERT_GE(brute.size(), 3u);
-  ASSERT_EQ(r.rows.size(), 3u);
-  EXPECT_EQ(r.rows[0].step_time_s, brute[0]);
-  for (std::size_t i = 0; i < 3; ++i) {
-    EXPECT_GE(r.rows[i].step_time_s, brute[i]) << "rank " << i;
-    EXPECT_NE(std::find(brute.begin(), brute.end(), r.rows[i].step_time_s), brute.end()) << "rank " << i;
-  }
-  EXPECT_GT(r.counts.pruned_by_bound, 0);
+  expect_search_is_brute_force(base, 3);
 }
 
 // Six layers on eight GPUs: pp 4 does not divide them and runs as 1 + 2 + 2 + 1 (the
@@ -124,15 +117,10 @@ TEST(LayoutSearch, FindsExactlyTheBruteForceBestAcrossTwoNodes) {
 TEST(LayoutSearch, FindsExactlyTheBruteForceBestWithUnevenStages) {
   Scenario base = small_base();
   base.model.num_layers = 6;
-  SearchSpace space;
+  expect_search_is_brute_force(base, 3);
   SearchOptions opt;
   opt.top = 3;
   opt.threads = 2;
-  const SearchResult r = search_layouts(base, space, opt);
-  const std::vector<double> brute = brute_force_times(base);
-  ASSERT_EQ(r.rows.size(), 3u);
-  EXPECT_DOUBLE_EQ(r.rows[0].step_time_s, brute[0]) << r.rows[0].step_time_s - brute[0];
-  for (std::size_t i = 0; i < 3; ++i) EXPECT_GE(r.rows[i].step_time_s, brute[i]) << "rank " << i;
   SearchSpace uneven;
   uneven.pp = 4;
   const SearchResult u = search_layouts(base, uneven, opt);
