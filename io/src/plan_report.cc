@@ -19,6 +19,7 @@ json plan_report_json(const strategies::PlanRequest& request, const std::vector<
            {"meets_constraints", o.meets_constraints}, {"price_per_gpu_hour", o.price_per_gpu_hour}};
     if (o.fits_memory) {
       r["layout"] = layout_json(o.layout);
+      r["proven_best"] = o.proven_best;
       r["step_time_s"] = o.step_time_s;
       r["steps"] = o.steps;
       r["days"] = o.days;
@@ -46,7 +47,8 @@ std::string plan_report_table(const strategies::PlanRequest& request, const std:
     }
     s += fmt::format("  {:1} {:<16} {:>6} {:>10.3f} {:>10.2f} {:>12.1f} {:>14.0f} {:>10.4f}  {}\n",
                      o.meets_constraints ? "*" : "", o.gpu_type, o.num_gpus, o.step_time_s, o.days, o.gpu_hours,
-                     o.cost_usd, o.energy_mwh, layout_text(o.layout));
+                     o.cost_usd, o.energy_mwh,
+                     layout_text(o.layout) + (o.proven_best ? "" : " (not proven best: ptsim search says why)"));
   }
   return s;
 }

@@ -12,6 +12,14 @@ namespace {
 
 using nlohmann::json;
 using strategies::SweepPoint;
+
+// Whether a searched point's layout is proven the best: no layout left out as too large
+// to simulate rank by rank has a lower bound below it (ranking_unproven, layout_search.h).
+bool proven_best(const SweepPoint& p) {
+  if (!p.search || p.search->too_large == 0 || !p.result) return true;
+  return p.search->too_large_min_score >= p.result->step_time.seconds();
+}
+
 using strategies::SweepStatus;
 
 json optional_json(const std::optional<double>& v) { return v ? json(*v) : json(nullptr); }
@@ -116,8 +124,12 @@ std::string sweep_table(const SweepInfo& info, const std::vector<SweepPoint>& po
     varying += fmt::format("{}{} ({})", i ? ", " : "", info.keys[i], info.paths[i]);
   }
   const bool searched = std::any_of(points.begin(), points.end(), [](const SweepPoint& p) { return p.search.has_value(); });
-  std::string out = fmt::format("ptsim sweep: {}, varying {}{}\n\n", info.scenario, varying,
-                                searched ? ", best layout searched per point" : "");
+  const bool unproven = std::any_of(points.begin(), points.end(), [](const SweepPoint& p) { return !proven_best(p); });
+  std::string out = fmt::format("ptsim sweep: {}, varying {}{}{}\n\n", info.scenario, varying,
+                                searched ? ", best layout searched per point" : "",
+                                unproven ? " (? = layouts too large to simulate rank by rank could be better: ptsim search "
+                                           "on the point says which)"
+                                         : "");
   const std::string key = info.keys.size() == 1 ? info.keys[0] : "point";
   // With --search the chosen layout is the point's answer: the whole of it, not tp/pp/dp.
   const int lw = searched ? 40 : 18;
@@ -133,7 +145,8 @@ std::string sweep_table(const SweepInfo& info, const std::vector<SweepPoint>& po
     const auto& l = p.scenario->layout;
     const auto& r = *p.result;
     out += fmt::format("  {:>12} {:>6} {:>{}} {:>10.3f} {:>12.0f} {:>8} {:>7} {:>5.1f}% {:>10.1f}  {}\n", p.value,
-                       r.num_gpus, searched ? layout_text(l) : fmt::format("{}/{}/{}", l.tp, l.pp, l.dp), lw,
+                       r.num_gpus,
+                       searched ? layout_text(l) + (proven_best(p) ? "" : " ?") : fmt::format("{}/{}/{}", l.tp, l.pp, l.dp), lw,
                        r.step_time.seconds(), r.tokens_per_s, p.speedup ? fmt::format("{:.2f}", *p.speedup) : "-",
                        p.scaling_efficiency ? fmt::format("{:.1f}%", 100 * *p.scaling_efficiency) : "-", 100 * r.mfu,
                        r.memory.peak_bytes / (1024.0 * 1024 * 1024),

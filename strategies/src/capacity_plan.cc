@@ -10,6 +10,9 @@
 namespace ptsim::strategies {
 
 Scenario with_gpu_type(const Scenario& base, const std::string& gpu_type) {
+  // The scenario's own GPU keeps its cluster: pods, oversubscription, NICs, a measured
+  // profile and efficiency overrides describe the machine the user has.
+  if (base.cluster.gpu.name == gpu_type) return base;
   Scenario s = base;
   for (const std::string& name : costmodel::node_preset_names()) {
     const auto node = costmodel::find_node_preset(name);
@@ -51,6 +54,7 @@ std::vector<PlanOption> plan_capacity(const Scenario& base, const SearchSpace& s
           const SearchRow& best = r.rows.front();
           o.fits_memory = true;
           o.layout = best.layout;
+          o.proven_best = !ranking_unproven(r, 1);
           o.step_time_s = best.step_time_s;
           o.steps = steps;
           const double seconds = steps * best.step_time_s;

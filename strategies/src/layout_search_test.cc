@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <numeric>
 
+#include "ptsim/strategies/capacity_plan.h"
 #include "ptsim/strategies/memory_model.h"
 #include "ptsim/strategies/step_lowering.h"
 #include "ptsim/strategies/step_metrics.h"
@@ -226,6 +227,20 @@ TEST(LayoutSearch, CountsDiscardsPerRule) {
   EXPECT_EQ(r.counts.valid, 0);
   EXPECT_GT(r.counts.invalid[static_cast<std::size_t>(LayoutRule::gpu_count)], 0);
   EXPECT_TRUE(r.rows.empty());
+}
+
+// Planning on the scenario's own GPU keeps its cluster (pods, oversubscription); another
+// GPU type takes that GPU's node preset.
+TEST(CapacityPlan, OwnGpuTypeKeepsTheScenariosCluster) {
+  Scenario base = testing::make_scenario("megatron-1.7b", "dgx-h100", 2048, 8, 1, 1, 64);
+  base.cluster.pod_gpus = 16;
+  base.cluster.oversubscription = 4;
+  const Scenario same = with_gpu_type(base, base.cluster.gpu.name);
+  EXPECT_EQ(same.cluster.pod_gpus, 16);
+  EXPECT_EQ(same.cluster.oversubscription, 4);
+  const Scenario other = with_gpu_type(base, "a100-sxm-80gb");
+  EXPECT_EQ(other.cluster.gpu.name, "a100-sxm-80gb");
+  EXPECT_EQ(other.cluster.pod_gpus, costmodel::find_node_preset("dgx-a100")->pod_gpus);
 }
 
 }  // namespace

@@ -36,10 +36,14 @@ struct PlanOption {
   double cost_usd = 0;       // gpu_hours * price_per_gpu_hour
   double energy_mwh = 0;     // gpu_hours * tdp_watts / 1e6 (board power only)
   bool meets_constraints = false;  // fits memory, within deadline and GPU budget
+  // False when layouts too large to simulate rank by rank could beat `layout`
+  // (ranking_unproven, layout_search.h); `ptsim search` on the option says which.
+  bool proven_best = true;
 };
 
-// The scenario `base` with its cluster swapped for the node preset of `gpu_type` (the
-// first node preset with that GPU; a bare 8-GPU node of it if none). Throws
+// The scenario `base` unchanged when `gpu_type` is its own GPU; otherwise with its cluster
+// swapped for the node preset of `gpu_type` (the first node preset with that GPU; a bare
+// 8-GPU node of it if none). Throws
 // std::invalid_argument for an unknown GPU type.
 Scenario with_gpu_type(const Scenario& base, const std::string& gpu_type);
 
