@@ -1,5 +1,7 @@
 #include "ptsim/io/search_report.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include <array>
@@ -226,7 +228,9 @@ std::string search_report_table(const strategies::Scenario& base, const SearchSe
   const bool cost = settings.objective != strategies::Objective::step_time;
   out += fmt::format("  ranked by {}{}\n\n", to_string(settings.objective),
                      cost ? fmt::format(" at ${:.2f} per GPU-hour", settings.price_per_gpu_hour) : "");
-  out += fmt::format("  {:>3}  {:>6}  {:<44} {:>10} {:>6} {:>9}  {:>8} {:>8} {:>8} {:>8} {:>8}{}\n", "#", "GPUs", "layout",
+  std::size_t lw = 44;  // the layout column: as wide as the longest layout
+  for (const SearchRow& r : result.rows) lw = std::max(lw, layout_text(r.layout).size());
+  out += fmt::format("  {:>3}  {:>6}  {:<{}} {:>10} {:>6} {:>9}  {:>8} {:>8} {:>8} {:>8} {:>8}{}\n", "#", "GPUs", "layout", lw,
                      "step", "MFU", "mem GiB", "compute", "bubble", "exp.TP", "exp.DP", "other",
                      cost ? fmt::format(" {:>10}", settings.objective == strategies::Objective::cost ? "$/step" : "tok/$")
                           : "");
@@ -240,8 +244,8 @@ std::string search_report_table(const strategies::Scenario& base, const SearchSe
     if (settings.objective == strategies::Objective::tokens_per_dollar) {
       extra = fmt::format(" {:>10.0f}", r.score > 0 ? tokens_per_step / r.score : 0.0);
     }
-    out += fmt::format("  {:>3}  {:>6}  {:<44} {:>9.3f}s {:>5.1f}% {:>9.1f}  {:>7.3f}s {:>7.3f}s {:>7.3f}s {:>7.3f}s {:>7.3f}s{}\n",
-                       ++rank, r.num_gpus, layout_text(r.layout), r.step_time_s, 100 * r.mfu,
+    out += fmt::format("  {:>3}  {:>6}  {:<{}} {:>9.3f}s {:>5.1f}% {:>9.1f}  {:>7.3f}s {:>7.3f}s {:>7.3f}s {:>7.3f}s {:>7.3f}s{}\n",
+                       ++rank, r.num_gpus, layout_text(r.layout), lw, r.step_time_s, 100 * r.mfu,
                        r.peak_memory_bytes / kGiB, b.compute_s, b.bubble_s, b.exposed_tp_s, b.exposed_dp_s, other, extra);
   }
   return out;

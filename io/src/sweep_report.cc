@@ -132,7 +132,12 @@ std::string sweep_table(const SweepInfo& info, const std::vector<SweepPoint>& po
                                          : "");
   const std::string key = info.keys.size() == 1 ? info.keys[0] : "point";
   // With --search the chosen layout is the point's answer: the whole of it, not tp/pp/dp.
-  const int lw = searched ? 40 : 18;
+  std::size_t lw = searched ? 40 : 18;
+  if (searched) {
+    for (const SweepPoint& p : points) {
+      if (p.scenario) lw = std::max(lw, layout_text(p.scenario->layout).size() + 2);
+    }
+  }
   out += fmt::format("  {:>12} {:>6} {:>{}} {:>10} {:>12} {:>8} {:>7} {:>6} {:>10}  {}\n", key, "GPUs",
                      searched ? "best layout" : "layout tp/pp/dp", lw, "step (s)", "tokens/s", "speedup", "effic.", "MFU",
                      "mem GiB", "status");
