@@ -10,7 +10,7 @@
 #include "fuzz_common.h"
 #include "ptsim/io/framework_configs.h"
 #include "ptsim/io/scenario_parser.h"
-#include "ptsim/strategies/model.h"
+#include "test_scenario.h"
 
 namespace {
 
@@ -74,19 +74,7 @@ void round_trip(const Scenario& s) {
 
 // The scenario hand-edited configs are read against: GPT-3 175B on 1,024 A100s.
 const Scenario& base() {
-  static const Scenario s = [] {
-    Scenario x;
-    x.name = "fuzz";
-    x.model = *ptsim::strategies::find_model_preset("gpt3-175b");
-    x.cluster = *ptsim::costmodel::find_node_preset("dgx-a100");
-    x.cluster.num_nodes = 128;
-    x.training.seq_length = 2048;
-    x.training.global_batch_size = 1536;
-    x.layout.tp = 8;
-    x.layout.pp = 8;
-    x.layout.dp = 16;
-    return x;
-  }();
+  static const Scenario s = ptsim::strategies::testing::make_scenario("gpt3-175b", "dgx-a100", 2048, 1536, 8, 8, 16);
   return s;
 }
 

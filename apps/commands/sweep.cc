@@ -92,6 +92,7 @@ strategies::SweepPoint search_point(const nlohmann::json& doc, const std::filesy
   so.threads = threads;
   const strategies::SearchResult found = strategies::search_layouts(in.scenario, in.space, so);
   p.search = found.counts;
+  p.proven_best = !strategies::ranking_unproven(found, 1);
   if (found.rows.empty()) {
     const auto& c = found.counts;
     p.status = strategies::SweepStatus::no_layout;

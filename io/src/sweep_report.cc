@@ -13,13 +13,6 @@ namespace {
 using nlohmann::json;
 using strategies::SweepPoint;
 
-// Whether a searched point's layout is proven the best: no layout left out as too large
-// to simulate rank by rank has a lower bound below it (ranking_unproven, layout_search.h).
-bool proven_best(const SweepPoint& p) {
-  if (!p.search || p.search->too_large == 0 || !p.result) return true;
-  return p.search->too_large_min_score >= p.result->step_time.seconds();
-}
-
 using strategies::SweepStatus;
 
 json optional_json(const std::optional<double>& v) { return v ? json(*v) : json(nullptr); }
@@ -124,7 +117,7 @@ std::string sweep_table(const SweepInfo& info, const std::vector<SweepPoint>& po
     varying += fmt::format("{}{} ({})", i ? ", " : "", info.keys[i], info.paths[i]);
   }
   const bool searched = std::any_of(points.begin(), points.end(), [](const SweepPoint& p) { return p.search.has_value(); });
-  const bool unproven = std::any_of(points.begin(), points.end(), [](const SweepPoint& p) { return !proven_best(p); });
+  const bool unproven = std::any_of(points.begin(), points.end(), [](const SweepPoint& p) { return !p.proven_best; });
   std::string out = fmt::format("ptsim sweep: {}, varying {}{}{}\n\n", info.scenario, varying,
                                 searched ? ", best layout searched per point" : "",
                                 unproven ? " (? = layouts too large to simulate rank by rank could be better: ptsim search "
@@ -151,7 +144,7 @@ std::string sweep_table(const SweepInfo& info, const std::vector<SweepPoint>& po
     const auto& r = *p.result;
     out += fmt::format("  {:>12} {:>6} {:>{}} {:>10.3f} {:>12.0f} {:>8} {:>7} {:>5.1f}% {:>10.1f}  {}\n", p.value,
                        r.num_gpus,
-                       searched ? layout_text(l) + (proven_best(p) ? "" : " ?") : fmt::format("{}/{}/{}", l.tp, l.pp, l.dp), lw,
+                       searched ? layout_text(l) + (p.proven_best ? "" : " ?") : fmt::format("{}/{}/{}", l.tp, l.pp, l.dp), lw,
                        r.step_time.seconds(), r.tokens_per_s, p.speedup ? fmt::format("{:.2f}", *p.speedup) : "-",
                        p.scaling_efficiency ? fmt::format("{:.1f}%", 100 * *p.scaling_efficiency) : "-", 100 * r.mfu,
                        r.memory.peak_bytes / (1024.0 * 1024 * 1024),

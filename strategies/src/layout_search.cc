@@ -5,6 +5,7 @@
 #include <cassert>
 #include <limits>
 #include <numeric>
+#include <optional>
 #include <thread>
 
 #include "ptsim/strategies/memory_model.h"
@@ -269,29 +270,32 @@ double score_of(const SearchOptions& o, std::int64_t gpus, double step_s) {
   return step_s * static_cast<double>(gpus) * o.price_per_gpu_hour / 3600.0;
 }
 
-// Whether simulating the layout would lower every rank into more than o.max_full_tasks
-// tasks: the collapsed lowering's tasks per simulated rank times the GPUs.
-bool too_large_to_simulate(const Scenario& s, const SearchOptions& o) {
-  if (!rank_asymmetry(s)) return false;
+// How to simulate s (lower_step's automatic choice, made once here): collapsed when its
+// ranks are alike, every rank otherwise; nothing when lowering every rank would take more
+// than o.max_full_tasks tasks (the collapsed lowering's tasks per rank times the GPUs).
+std::optional<LoweringMode> simulation_mode(const Scenario& s, const SearchOptions& o) {
+  if (!rank_asymmetry(s)) return LoweringMode::collapsed;
   // Without lowering first: every rank runs at least 8 kernels per layer and micro-batch
   // (forward and backward); the Llama-3-405B step of docs/performance.md has ~21.
   const Layout& l = s.layout;
   const double microbatches = static_cast<double>(s.training.global_batch_size / (l.dp * l.micro_batch_size));
   const double layers_per_rank = static_cast<double>(s.model.num_layers) / static_cast<double>(l.pp);
   if (8.0 * microbatches * layers_per_rank * static_cast<double>(s.cluster.num_gpus()) > static_cast<double>(o.max_full_tasks)) {
-    return true;
+    return std::nullopt;
   }
   const LoweredStep collapsed = lower_step(s, LoweringMode::collapsed);
   const double per_rank =
       static_cast<double>(collapsed.graph.num_tasks()) / static_cast<double>(std::max<std::int64_t>(collapsed.simulated_ranks, 1));
-  return per_rank * static_cast<double>(s.cluster.num_gpus()) > static_cast<double>(o.max_full_tasks);
+  if (per_rank * static_cast<double>(s.cluster.num_gpus()) > static_cast<double>(o.max_full_tasks)) return std::nullopt;
+  return LoweringMode::full;
 }
 
 // Simulates c into row, or returns false when it is too large to simulate.
 bool simulate_row(const Scenario& base, const Candidate& c, const SearchOptions& o, SearchRow& row) {
   const Scenario s = with_layout(base, c.num_gpus, c.layout);
-  if (too_large_to_simulate(s, o)) return false;
-  const SimulatedStep step = simulate_step(s);
+  const std::optional<LoweringMode> mode = simulation_mode(s, o);
+  if (!mode) return false;
+  const SimulatedStep step = simulate_step(s, *mode);
   row.index = c.index;
   row.num_gpus = c.num_gpus;
   row.layout = c.layout;
@@ -488,9 +492,7 @@ SearchResult search_layouts(const Scenario& base, const SearchSpace& space, cons
         ++counts.simulated;
         rows.push_back(done[i]);
       } else {
-        const double b = walked_key[wave[i]];
-        counts.too_large_min_score = counts.too_large == 0 ? b : std::min(counts.too_large_min_score, b);
-        ++counts.too_large;
+        counts.add_too_large(1, walked_key[wave[i]]);
       }
     }
     std::sort(rows.begin(), rows.end(), row_before);
@@ -519,11 +521,7 @@ SearchResult merge_search_results(const std::vector<SearchResult>& shards, std::
     c.simulated += r.counts.simulated;
     c.pruned_by_bound += r.counts.pruned_by_bound;
     c.pruned_by_pipeline_bound += r.counts.pruned_by_pipeline_bound;
-    if (r.counts.too_large > 0) {
-      c.too_large_min_score =
-          c.too_large == 0 ? r.counts.too_large_min_score : std::min(c.too_large_min_score, r.counts.too_large_min_score);
-      c.too_large += r.counts.too_large;
-    }
+    c.add_too_large(r.counts.too_large, r.counts.too_large_min_score);
     out.rows.insert(out.rows.end(), r.rows.begin(), r.rows.end());
   }
   std::sort(out.rows.begin(), out.rows.end(), row_before);

@@ -6,6 +6,7 @@
 // Work is spread over threads; the result does not depend on the thread count.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <functional>
@@ -80,6 +81,12 @@ struct SearchCounts {
   // only if the lowest of their bounds is no better than the N-th best score.
   std::int64_t too_large = 0;
   double too_large_min_score = 0;  // lowest lower bound (as a score) among them; 0 if none
+  // Counts `n` more such layouts whose lowest bound is `min_score`.
+  void add_too_large(std::int64_t n, double min_score) {
+    if (n <= 0) return;
+    too_large_min_score = too_large == 0 ? min_score : std::min(too_large_min_score, min_score);
+    too_large += n;
+  }
 };
 
 

@@ -60,6 +60,9 @@ struct SweepPoint {
   std::optional<StepResult> result;   // set unless invalid or no_layout
   // `--search`: the layout search of this point (its scenario then has the best layout).
   std::optional<SearchCounts> search;
+  // `--search`: false when layouts too large to simulate could beat the chosen one
+  // (ranking_unproven, layout_search.h).
+  bool proven_best = true;
   // Against the baseline (the first point that is ok); unset without a baseline or for
   // invalid points. speedup = tokens/s over the baseline's; scaling efficiency = speedup
   // divided by the GPU-count ratio (1 when the GPU count does not change).
