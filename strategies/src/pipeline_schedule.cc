@@ -159,26 +159,71 @@ void lower_pipeline(Schedule schedule, int num_stages, std::int64_t num_microbat
     }
   }
 
+  // Transfers are synchronous, as Megatron's p2p exchange is (p2p_communication.py: the
+  // batched isend/irecv is waited on, and NCCL's send and receive kernels run only when
+  // both ends have reached the exchange). A stage exchanges after every block (interleaved:
+  // after each warm-up forward, each steady-state forward-backward pair and each cool-down
+  // backward, as schedules.py calls send_forward_backward_recv_forward_backward once per
+  // pair). A transfer starts once the sender has reached the exchange after the block it
+  // sends from and the receiver the exchange at which it posts the receive, the latest
+  // before the consuming block; the block after an exchange waits for its transfers.
+  // GPipe, sequential and ZB-H1 transfers are asynchronous (copy streams, or receives
+  // posted ahead as ZB-H1's W passes need to fill the drain): a transfer starts when its
+  // block ends and only the consuming block waits for it.
+  const bool synchronous = schedule == Schedule::one_f_one_b;
   for (int s = 0; s < p; ++s) {
+    const std::int64_t total = m * v;
+    const std::int64_t warmup = v > 1 ? interleaved_warmup(s, p, m, v) : 0;
     std::vector<sim::TaskId> last_backward;
     std::vector<sim::TaskId> previous_block;
-    for (const PipelineStep& step : orders[s]) {
+    std::vector<std::span<const sim::TaskId>> outgoing;   // sends waiting for the next exchange
+    std::vector<std::span<const sim::TaskId>> exchanged;  // the last exchange's sends
+    std::vector<sim::TaskId> exchange_block;              // last tasks of the block before the last exchange
+    std::vector<sim::TaskId> after_exchange;              // first tasks of the block after it
+    bool exchange_before = false;
+    const auto& order = orders[s];
+    for (std::size_t idx = 0; idx < order.size(); ++idx) {
+      const PipelineStep& step = order[idx];
       const BlockTasks block = hooks.emit_block(s, step.chunk, step.microbatch, step.phase);
       assert(block.first.size() == lanes && block.last.size() == lanes);
       const bool fwd = step.phase == Phase::forward;
+      const bool bwd = step.phase == Phase::backward;
       const int k = virtual_of(s, step.chunk);
       // A stage runs its blocks in schedule order, including work on its other streams
-      // (a block may end with a collective).
+      // (a block may end with a collective), each after the exchange before it.
       if (!previous_block.empty()) depend(previous_block, block.first);
+      if (synchronous) {
+        for (const auto sent : exchanged) depend(sent, block.first);
+      }
+      exchanged.clear();
+      if (exchange_before) after_exchange = block.first;
+      // Input from the neighbouring virtual stage, received at the last exchange.
+      std::span<const sim::TaskId> input;
+      if (fwd && k > 0) input = slot(k - 1, step.microbatch, step.phase);
+      if (bwd && k < last_virtual) input = slot(k + 1, step.microbatch, step.phase);
+      if (!input.empty()) {
+        depend(input, block.first);
+        if (synchronous && !exchange_block.empty()) {
+          depend(exchange_block, input);
+          if (!exchange_before) depend(input, after_exchange);
+        }
+      }
       previous_block = block.last;
-      // Input from the neighbouring virtual stage.
-      if (fwd && k > 0) depend(slot(k - 1, step.microbatch, step.phase), block.first);
-      const bool bwd = step.phase == Phase::backward;
-      if (bwd && k < last_virtual) depend(slot(k + 1, step.microbatch, step.phase), block.first);
       // Output to the neighbouring virtual stage (a W pass sends nothing).
       if (step.phase != Phase::weight) {
         const auto out = slot(k, step.microbatch, step.phase);
-        if (out[0] != kNoTask) depend(block.last, out);
+        if (out[0] != kNoTask) outgoing.push_back(out);
+      }
+      const auto i = static_cast<std::int64_t>(idx);
+      const bool steady_forward = v > 1 && fwd && i >= warmup && i < 2 * total - warmup && (i - warmup) % 2 == 0;
+      exchange_before = !synchronous || !steady_forward;
+      if (exchange_before) {
+        for (const auto out : outgoing) {
+          depend(block.last, out);
+          exchanged.push_back(out);
+        }
+        outgoing.clear();
+        exchange_block = block.last;
       }
       if (step.phase == last_phase) last_backward = block.last;
     }

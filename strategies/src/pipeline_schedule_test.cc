@@ -135,6 +135,28 @@ TEST(PipelineClosedForm, GPipeWithTransfersAddsTwoTransfersPerHop) {
   }
 }
 
+TEST(PipelineClosedForm, OneFOneBWithSynchronousTransfersPaysEachExchange) {
+  // Megatron's p2p exchange is synchronous: a stage's next block waits for its send, which
+  // starts only once the receiver has finished the block before the one consuming it.
+  // One micro-batch crosses p - 1 links each way: p (tf + tb) + 2 (p - 1) tc. In the steady
+  // state an inner stage exchanges after its forward and after its backward, and each
+  // exchange holds it for a transfer: every further micro-batch adds tf + tb + 2 tc (GPipe,
+  // asynchronous, adds tf + tb).
+  const Time tf = Time::us(250), tb = Time::us(500), tc = Time::us(30);
+  for (int p : {2, 3, 4, 8}) {
+    UniformPipeline one(Schedule::one_f_one_b, p, 1, tf, tb, tc);
+    EXPECT_EQ(one.timeline.makespan, p * (tf + tb) + 2 * (p - 1) * tc) << "p=" << p;
+    if (p < 3) continue;
+    for (std::int64_t m : {static_cast<std::int64_t>(p), 2 * static_cast<std::int64_t>(p)}) {
+      UniformPipeline a(Schedule::one_f_one_b, p, m, tf, tb, tc);
+      UniformPipeline b(Schedule::one_f_one_b, p, m + 1, tf, tb, tc);
+      EXPECT_EQ(b.timeline.makespan - a.timeline.makespan, tf + tb + 2 * tc) << "p=" << p << " m=" << m;
+      UniformPipeline async(Schedule::gpipe, p, m, tf, tb, tc);
+      EXPECT_GT(a.timeline.makespan, async.timeline.makespan);
+    }
+  }
+}
+
 TEST(PipelineClosedForm, OneFOneBMatchesGPipeWithAtMostPInFlight) {
   const Time tf = Time::us(250), tb = Time::us(500);
   for (int p : {1, 2, 4, 8}) {

@@ -120,6 +120,9 @@ struct StageRuntime {
   // Tied embeddings, pp > 1, first and last stage: per lane, the word-embedding gradient
   // all-reduce with the same lane of the other end of the pipeline.
   std::vector<GroupPlan> embedding_plan;
+  // Without sequence parallelism: the receiving TP group's all-gather of a pipeline
+  // transfer (scatter/gather), added to the transfer's time.
+  Time send_gather;
 };
 
 class StepLowering {
@@ -583,19 +586,24 @@ class StepLowering {
     }
     plan.parameters = stage_parameters(s_, st);
 
-    // Pipeline transfers: one micro-batch's hidden activations (or their gradients), as
-    // each rank holds them at the stage boundary: its context-parallel share of the
-    // sequence, and with sequence parallelism its 1/tp of that (Megatron-Core's p2p sends
-    // the [s/(cp*tp), b, h] tensor; without sequence parallelism every TP rank sends it all).
+    // Pipeline transfers: one micro-batch's hidden activations (or their gradients), 1/tp
+    // of each rank's context-parallel share of the sequence per rank. With sequence
+    // parallelism that is the [s/(cp*tp), b, h] shard the rank holds (Megatron-Core's p2p);
+    // without it every TP rank holds the whole tensor, sends its 1/tp and the receiving TP
+    // group all-gathers it over NVLink (Megatron-LM's scatter/gather, SC21 Sec. 4.1,
+    // `gather_split_1d_tensor` in p2p_communication.py), part of the transfer's time.
     const auto act_dtype = s_.training.precision == costmodel::Dtype::fp8 ? costmodel::Dtype::bf16 : s_.training.precision;
-    const double boundary_shards =
-        static_cast<double>(shape_.cp) * (shape_.sequence_parallel ? static_cast<double>(shape_.tp) : 1.0);
-    const double act_bytes = static_cast<double>(shape_.micro_batch * shape_.seq_length * m.hidden_size) *
-                             costmodel::bytes_per_element(act_dtype) / boundary_shards;
+    const double boundary_bytes = static_cast<double>(shape_.micro_batch * shape_.seq_length * m.hidden_size) *
+                                  costmodel::bytes_per_element(act_dtype) / static_cast<double>(shape_.cp);
+    const double act_bytes = boundary_bytes / static_cast<double>(shape_.tp);
+    rt.send_gather = Time{};
+    if (!shape_.sequence_parallel && shape_.tp > 1 && s_.layout.pp > 1) {
+      rt.send_gather = alone(plans_for(rt.groups.tp, CollectiveOp::all_gather, boundary_bytes).front());
+    }
     for (std::size_t dir = 0; dir < 2; ++dir) {
       if (rt.groups.send_to[dir] < 0) continue;
       rt.send_plan[dir] = plans_for(rt.groups.send[dir], CollectiveOp::send_recv, act_bytes);
-      (dir == 0 ? plan.send_forward : plan.send_backward) = alone(rt.send_plan[dir].front());
+      (dir == 0 ? plan.send_forward : plan.send_backward) = alone(rt.send_plan[dir].front()) + rt.send_gather;
       (dir == 0 ? plan.send_forward_load : plan.send_backward_load) = send_load(rt.send_plan[dir].front());
     }
 
@@ -962,7 +970,8 @@ class StepLowering {
         flow.max_rate_bytes_per_s = ph.nvlink_rate_bytes_per_s;
       }
       out[r] = out_.graph.add_transfer(src.ranks[r].pp, std::span<const sim::FlowSpec>(flow_buf_.data(), 1),
-                                       Time::from_seconds(ph.latency_s), static_cast<std::uint32_t>(TaskKind::comm_pp));
+                                       Time::from_seconds(ph.latency_s) + dst.send_gather,
+                                       static_cast<std::uint32_t>(TaskKind::comm_pp));
       out_.labels.push_back({OpId::pp_send, TaskKind::comm_pp, -1, static_cast<std::int32_t>(mb), to});
     }
   }
