@@ -507,6 +507,11 @@ void layout_fields(V& v, strategies::Layout& l) {
              .description = "pipeline each sequence-parallel TP all-gather / reduce-scatter "
                             "with its GEMM (Megatron --tp-comm-overlap); needs sequence_parallel"},
             l.tp_comm_overlap);
+  v.boolean({.name = "pipeline_scatter_gather",
+             .description = "without sequence_parallel and with tp > 1: each TP rank sends 1/tp of a "
+                            "pipeline transfer and the receivers all-gather it (Megatron-LM's "
+                            "scatter/gather); off, every TP rank sends it whole (Megatron-Core)"},
+            l.pipeline_scatter_gather);
   v.integer({.name = "zero_stage",
              .description = "ZeRO sharding over dp: 0 none, 1 optimizer states (distributed "
                             "optimizer), 2 + gradients, 3 + parameters (FSDP)"},

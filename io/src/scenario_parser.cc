@@ -475,6 +475,7 @@ void check_graph_layout(strategies::Layout& l, const strategies::LayerGraph& g, 
   }
   const std::pair<std::string_view, bool> offs[] = {
       {"sequence_parallel", l.sequence_parallel}, {"tp_comm_overlap", l.tp_comm_overlap},
+      {"pipeline_scatter_gather", l.pipeline_scatter_gather},
       {"overlap_grad_reduce", l.overlap_grad_reduce},
       {"num_layers_in_first_pipeline_stage", l.num_layers_in_first_pipeline_stage != 0},
       {"num_layers_in_last_pipeline_stage", l.num_layers_in_last_pipeline_stage != 0}};

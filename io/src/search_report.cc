@@ -62,6 +62,7 @@ Layout layout_from(const json& j) {
   l.sequence_parallel = j.at("sequence_parallel").get<bool>();
   l.overlap_grad_reduce = j.at("overlap_grad_reduce").get<bool>();
   l.tp_comm_overlap = j.at("tp_comm_overlap").get<bool>();
+  l.pipeline_scatter_gather = j.value("pipeline_scatter_gather", false);
   l.num_layers_in_first_pipeline_stage = j.at("num_layers_in_first_pipeline_stage").get<std::int64_t>();
   l.num_layers_in_last_pipeline_stage = j.at("num_layers_in_last_pipeline_stage").get<std::int64_t>();
   l.schedule = enum_from(j.at("schedule"), std::array{strategies::Schedule::sequential, strategies::Schedule::gpipe,
@@ -172,6 +173,7 @@ json layout_json(const Layout& l) {
               {"reshard_after_forward", l.reshard_after_forward},
               {"overlap_grad_reduce", l.overlap_grad_reduce},
               {"tp_comm_overlap", l.tp_comm_overlap},
+              {"pipeline_scatter_gather", l.pipeline_scatter_gather},
               {"num_layers_in_first_pipeline_stage", l.num_layers_in_first_pipeline_stage},
               {"num_layers_in_last_pipeline_stage", l.num_layers_in_last_pipeline_stage},
               {"rank_order", std::string(to_string(l.rank_order))}};

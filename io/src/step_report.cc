@@ -86,6 +86,7 @@ json step_report_json(const strategies::Scenario& s, const strategies::StepResul
                   {"zero_stage", s.layout.zero_stage},
                   {"overlap_grad_reduce", s.layout.overlap_grad_reduce},
                   {"tp_comm_overlap", s.layout.tp_comm_overlap},
+                  {"pipeline_scatter_gather", s.layout.pipeline_scatter_gather},
                   {"virtual_stages", s.layout.virtual_stages},
                   {"num_layers_in_first_pipeline_stage", s.layout.num_layers_in_first_pipeline_stage},
                   {"num_layers_in_last_pipeline_stage", s.layout.num_layers_in_last_pipeline_stage}}},

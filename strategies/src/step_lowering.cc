@@ -120,8 +120,8 @@ struct StageRuntime {
   // Tied embeddings, pp > 1, first and last stage: per lane, the word-embedding gradient
   // all-reduce with the same lane of the other end of the pipeline.
   std::vector<GroupPlan> embedding_plan;
-  // Without sequence parallelism: the receiving TP group's all-gather of a pipeline
-  // transfer (scatter/gather), added to the transfer's time.
+  // pipeline_scatter_gather without sequence parallelism: the receiving TP group's
+  // all-gather of a pipeline transfer, added to the transfer's time.
   Time send_gather;
 };
 
@@ -586,18 +586,20 @@ class StepLowering {
     }
     plan.parameters = stage_parameters(s_, st);
 
-    // Pipeline transfers: one micro-batch's hidden activations (or their gradients), 1/tp
-    // of each rank's context-parallel share of the sequence per rank. With sequence
-    // parallelism that is the [s/(cp*tp), b, h] shard the rank holds (Megatron-Core's p2p);
-    // without it every TP rank holds the whole tensor, sends its 1/tp and the receiving TP
-    // group all-gathers it over NVLink (Megatron-LM's scatter/gather, SC21 Sec. 4.1,
-    // `gather_split_1d_tensor` in p2p_communication.py), part of the transfer's time.
+    // Pipeline transfers: one micro-batch's hidden activations (or their gradients), its
+    // context-parallel share of the sequence. With sequence parallelism each TP rank sends
+    // the [s/(cp*tp), b, h] shard it holds (Megatron-Core's p2p); without it every TP rank
+    // holds the whole tensor and sends it whole (Megatron-Core), or with
+    // `pipeline_scatter_gather` sends its 1/tp and the receiving TP group all-gathers it over
+    // NVLink (Megatron-LM's scatter/gather, SC21 Sec. 4.1, `gather_split_1d_tensor` in
+    // p2p_communication.py), the all-gather part of the transfer's time.
     const auto act_dtype = s_.training.precision == costmodel::Dtype::fp8 ? costmodel::Dtype::bf16 : s_.training.precision;
     const double boundary_bytes = static_cast<double>(shape_.micro_batch * shape_.seq_length * m.hidden_size) *
                                   costmodel::bytes_per_element(act_dtype) / static_cast<double>(shape_.cp);
-    const double act_bytes = boundary_bytes / static_cast<double>(shape_.tp);
+    const bool split = shape_.sequence_parallel || s_.layout.pipeline_scatter_gather;
+    const double act_bytes = split ? boundary_bytes / static_cast<double>(shape_.tp) : boundary_bytes;
     rt.send_gather = Time{};
-    if (!shape_.sequence_parallel && shape_.tp > 1 && s_.layout.pp > 1) {
+    if (!shape_.sequence_parallel && s_.layout.pipeline_scatter_gather && shape_.tp > 1 && s_.layout.pp > 1) {
       rt.send_gather = alone(plans_for(rt.groups.tp, CollectiveOp::all_gather, boundary_bytes).front());
     }
     for (std::size_t dir = 0; dir < 2; ++dir) {

@@ -111,24 +111,31 @@ TEST(Zero, Stage3GathersEveryLayerTwiceAndScattersItsGradients) {
 // A pipeline send carries the activations as the rank holds them at the stage boundary:
 // with sequence parallelism 1/tp of the sequence (Megatron-Core's p2p shape [s/tp, b, h]).
 // A transfer is latency + bytes/rate, so halving the bytes leaves 2*half - whole = latency.
-// Each TP rank sends 1/tp of the stage-boundary tensor: with sequence parallelism the
-// shard it holds; without, its 1/tp of the whole tensor, which the receiving TP group then
-// all-gathers over NVLink (Megatron-LM's scatter/gather): the transfers differ by exactly
-// that all-gather.
-TEST(PipelineSend, EachTensorParallelRankSendsItsShareAndWithoutSequenceParallelTheReceiversGatherIt) {
+// With sequence parallelism each TP rank sends the 1/tp shard of the stage-boundary tensor
+// it holds. Without, it sends the whole tensor (Megatron-Core), or with
+// pipeline_scatter_gather its 1/tp, which the receiving TP group then all-gathers over
+// NVLink (Megatron-LM): that transfer is the shard's plus exactly the all-gather.
+TEST(PipelineSend, SequenceParallelSendsItsShardScatterGatherAddsTheReceiversAllGather) {
   Scenario whole = small(1);
+  Scenario scattered = small(1);
+  scattered.layout.pipeline_scatter_gather = true;
   Scenario shard = small(1);
   shard.layout.sequence_parallel = true;
+  shard.layout.pipeline_scatter_gather = true;  // ignored with sequence parallelism
   const Time a = simulate_step(whole).lowered.stages[0].send_forward;
+  const Time g = simulate_step(scattered).lowered.stages[0].send_forward;
   const Time b = simulate_step(shard).lowered.stages[0].send_forward;
   ASSERT_GT(b, Time::zero());
+  const Time latency = b * 2 - a;  // tp 2: the shard carries half the bytes
+  EXPECT_GE(latency, Time::zero());
+  EXPECT_LT(latency.seconds(), 0.02 * a.seconds());
   const double boundary_bytes = 1.0 * 2048 * 2304 * 2;  // micro-batch 1 x sequence x hidden, bf16
   const std::array<int, 2> tp_group{0, 1};
   const auto gather = costmodel::plan_collective(costmodel::CollectiveOp::all_gather,
                                                  costmodel::group_shape(whole.cluster, tp_group), boundary_bytes,
                                                  whole.cluster);
   ASSERT_GT(gather.time_s, 0.0);
-  EXPECT_NEAR((a - b).seconds(), gather.time_s, 1e-8);
+  EXPECT_NEAR((g - b).seconds(), gather.time_s, 1e-8);
 }
 
 // overlap_grad_reduce reduces each layer's gradients once, in its chunk's last backward: on

@@ -72,6 +72,11 @@ struct Layout {
   // Megatron --tp-comm-overlap (Transformer Engine userbuffers): with sequence parallelism,
   // each TP all-gather / reduce-scatter is pipelined with the GEMM it feeds or follows.
   bool tp_comm_overlap = false;
+  // Megatron-LM's scatter/gather of pipeline transfers without sequence parallelism
+  // (--scatter-gather-tensors-in-pipeline, Megatron-LM until 2022, SC21 Sec. 4.1): each TP
+  // rank sends 1/tp of the boundary tensor and the receivers all-gather it over NVLink.
+  // Off: every TP rank sends the whole tensor, as Megatron-Core does.
+  bool pipeline_scatter_gather = false;
   // Model chunks per GPU for the interleaved 1F1B schedule (Megatron's virtual pipeline).
   std::int64_t virtual_stages = 1;
   // Uneven pipelines (Megatron --decoder-first/last-pipeline-num-layers): layers on the
