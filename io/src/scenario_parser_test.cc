@@ -272,8 +272,10 @@ TEST(ScenarioParser, TrainingAndLayoutEnums) {
   doc["training"].update(json::parse(
       R"({"precision": "fp16", "attention": "unfused", "grad_reduce_in_fp32": true})"));
   doc["layout"].update(
-      json::parse(R"({"micro_batch_size": 2, "schedule": "gpipe", "recompute": "full"})"));
+      json::parse(R"({"micro_batch_size": 2, "schedule": "gpipe", "recompute": "full", "pipeline_scatter_gather": true})"));
   const strategies::Scenario s = parse_scenario(doc);
+  EXPECT_TRUE(s.layout.pipeline_scatter_gather);
+  EXPECT_FALSE(parse_scenario(preset_scenario()).layout.pipeline_scatter_gather);
   EXPECT_EQ(s.training.precision, Dtype::fp16);
   EXPECT_EQ(s.training.attention, strategies::AttentionKernel::unfused);
   EXPECT_TRUE(s.training.grad_reduce_in_fp32);
