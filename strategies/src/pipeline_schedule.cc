@@ -175,40 +175,43 @@ void lower_pipeline(Schedule schedule, int num_stages, std::int64_t num_microbat
     const std::int64_t total = m * v;
     const std::int64_t warmup = v > 1 ? interleaved_warmup(s, p, m, v) : 0;
     std::vector<sim::TaskId> last_backward;
-    std::vector<sim::TaskId> previous_block;
+    // The stage's last two blocks. A block that is not followed by an exchange (a
+    // steady-state interleaved forward) always follows one that is, so the last exchange
+    // came after `previous` or, failing that, after `before_previous`.
+    BlockTasks previous, before_previous;
+    bool exchange_after_previous = false;
     std::vector<std::span<const sim::TaskId>> outgoing;   // sends waiting for the next exchange
-    std::vector<std::span<const sim::TaskId>> exchanged;  // the last exchange's sends
-    std::vector<sim::TaskId> exchange_block;              // last tasks of the block before the last exchange
-    std::vector<sim::TaskId> after_exchange;              // first tasks of the block after it
-    bool exchange_before = false;
+    std::vector<std::span<const sim::TaskId>> exchanged;  // the last exchange's sends (synchronous)
     const auto& order = orders[s];
     for (std::size_t idx = 0; idx < order.size(); ++idx) {
       const PipelineStep& step = order[idx];
-      const BlockTasks block = hooks.emit_block(s, step.chunk, step.microbatch, step.phase);
+      BlockTasks block = hooks.emit_block(s, step.chunk, step.microbatch, step.phase);
       assert(block.first.size() == lanes && block.last.size() == lanes);
       const bool fwd = step.phase == Phase::forward;
       const bool bwd = step.phase == Phase::backward;
       const int k = virtual_of(s, step.chunk);
       // A stage runs its blocks in schedule order, including work on its other streams
       // (a block may end with a collective), each after the exchange before it.
-      if (!previous_block.empty()) depend(previous_block, block.first);
-      if (synchronous) {
-        for (const auto sent : exchanged) depend(sent, block.first);
-      }
+      if (!previous.last.empty()) depend(previous.last, block.first);
+      for (const auto sent : exchanged) depend(sent, block.first);
       exchanged.clear();
-      if (exchange_before) after_exchange = block.first;
-      // Input from the neighbouring virtual stage, received at the last exchange.
+      // Input from the neighbouring virtual stage, received at the last exchange; the
+      // block after that exchange waits for it too (the exchange completes as a whole).
       std::span<const sim::TaskId> input;
       if (fwd && k > 0) input = slot(k - 1, step.microbatch, step.phase);
       if (bwd && k < last_virtual) input = slot(k + 1, step.microbatch, step.phase);
       if (!input.empty()) {
         depend(input, block.first);
-        if (synchronous && !exchange_block.empty()) {
-          depend(exchange_block, input);
-          if (!exchange_before) depend(input, after_exchange);
+        if (synchronous && !previous.last.empty()) {
+          if (exchange_after_previous) {
+            depend(previous.last, input);
+          } else {
+            assert(!before_previous.last.empty());
+            depend(before_previous.last, input);
+            depend(input, previous.first);
+          }
         }
       }
-      previous_block = block.last;
       // Output to the neighbouring virtual stage (a W pass sends nothing).
       if (step.phase != Phase::weight) {
         const auto out = slot(k, step.microbatch, step.phase);
@@ -216,16 +219,16 @@ void lower_pipeline(Schedule schedule, int num_stages, std::int64_t num_microbat
       }
       const auto i = static_cast<std::int64_t>(idx);
       const bool steady_forward = v > 1 && fwd && i >= warmup && i < 2 * total - warmup && (i - warmup) % 2 == 0;
-      exchange_before = !synchronous || !steady_forward;
-      if (exchange_before) {
-        for (const auto out : outgoing) {
-          depend(block.last, out);
-          exchanged.push_back(out);
-        }
+      const bool exchange_here = !synchronous || !steady_forward;
+      if (exchange_here) {
+        for (const auto out : outgoing) depend(block.last, out);
+        if (synchronous) exchanged.swap(outgoing);
         outgoing.clear();
-        exchange_block = block.last;
       }
       if (step.phase == last_phase) last_backward = block.last;
+      before_previous = std::move(previous);
+      previous = std::move(block);
+      exchange_after_previous = exchange_here;
     }
     assert(!last_backward.empty());
     hooks.emit_tail(s, last_backward);

@@ -596,12 +596,10 @@ class StepLowering {
     const auto act_dtype = s_.training.precision == costmodel::Dtype::fp8 ? costmodel::Dtype::bf16 : s_.training.precision;
     const double boundary_bytes = static_cast<double>(shape_.micro_batch * shape_.seq_length * m.hidden_size) *
                                   costmodel::bytes_per_element(act_dtype) / static_cast<double>(shape_.cp);
-    const bool split = shape_.sequence_parallel || s_.layout.pipeline_scatter_gather;
-    const double act_bytes = split ? boundary_bytes / static_cast<double>(shape_.tp) : boundary_bytes;
-    rt.send_gather = Time{};
-    if (!shape_.sequence_parallel && s_.layout.pipeline_scatter_gather && shape_.tp > 1 && s_.layout.pp > 1) {
-      rt.send_gather = alone(plans_for(rt.groups.tp, CollectiveOp::all_gather, boundary_bytes).front());
-    }
+    const bool gathered = !shape_.sequence_parallel && s_.layout.pipeline_scatter_gather && shape_.tp > 1 && s_.layout.pp > 1;
+    const double act_bytes =
+        shape_.sequence_parallel || gathered ? boundary_bytes / static_cast<double>(shape_.tp) : boundary_bytes;
+    rt.send_gather = gathered ? alone(plans_for(rt.groups.tp, CollectiveOp::all_gather, boundary_bytes).front()) : Time{};
     for (std::size_t dir = 0; dir < 2; ++dir) {
       if (rt.groups.send_to[dir] < 0) continue;
       rt.send_plan[dir] = plans_for(rt.groups.send[dir], CollectiveOp::send_recv, act_bytes);
